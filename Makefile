@@ -1,0 +1,58 @@
+# tradeapp: `make run` sets everything up and runs the platform; `make test` runs the test suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+LAUNCH := $(PY) -m tradeapp.launcher
+PYTEST_ARGS ?=
+
+.PHONY: run setup test test-external lint format typecheck check bench migrations clean-var help
+
+help:
+	@echo "make run            set up (venv, pip, npm), start embedded PostgreSQL+Redis, web, worker, beat"
+	@echo "make test           the whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set)"
+	@echo "make test-external  service tests against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
+	@echo "make lint           ruff + mypy + makemigrations --check"
+	@echo "make bench          benchmarks (figures printed, see docs/benchmarks.md)"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+run: setup
+	$(LAUNCH) run
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same tests that touch PostgreSQL/Redis/Celery, against externally provided services.
+test-external: setup
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || (echo "set DATABASE_URL and REDIS_URL" && exit 2)
+	$(PY) -m pytest -m services $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(LAUNCH) exec -- $(PY) manage.py makemigrations --check --dry-run
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrations: setup
+	$(LAUNCH) exec -- $(PY) manage.py makemigrations
+
+bench: setup
+	$(LAUNCH) exec -- $(PY) -m tradeapp.bench
+
+clean-var:
+	rm -rf var/test-services

@@ -1,0 +1,114 @@
+"""Account pages: sign-up, accounts (open, reset, switch), settings (API tokens). Thin: forms check
+shape, services decide, DomainError becomes a form message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import selectors, services
+from accounts.forms import ApiTokenForm, PaperAccountForm, ResetAccountForm, SignUpForm
+from accounts.middleware import SESSION_KEY
+from tradeapp.core.errors import DomainError
+from tradeapp.core.forms import add_domain_error
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.register_user(**form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome! Your paper account has $100,000 of simulated cash.")
+            return redirect("dashboard")
+    return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_list(request: HttpRequest) -> HttpResponse:
+    form = PaperAccountForm(request.POST or None, initial={"starting_cash": services.default_starting_cash()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.open_paper_account(owner=request.user, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            request.session[SESSION_KEY] = str(account.pk)
+            messages.success(request, f"Opened paper account “{account.name}”.")
+            return redirect("accounts:list")
+    context = {
+        "accounts": selectors.accounts_of(request.user),
+        "form": form,
+        "reset_form": ResetAccountForm(),
+    }
+    return render(request, "accounts/account_list.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def account_switch(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = selectors.account_of(request.user, account_id)
+    request.session[SESSION_KEY] = str(account.pk)
+    messages.info(request, f"Now trading in “{account.name}”.")
+    return redirect(request.POST.get("next") or "dashboard")
+
+
+@login_required
+@require_POST
+def account_reset(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = selectors.account_of(request.user, account_id)
+    form = ResetAccountForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            f"Reset of “{account.name}” refused: "
+            + " ".join(f"{field}: {', '.join(errors)}" for field, errors in form.errors.items()),
+        )
+        return redirect("accounts:list")
+    try:
+        account = services.reset_paper_account(owner=request.user, account_id=account.pk, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"“{account.name}” was reset to {account.starting_cash:,.2f} {account.base_currency}."
+        )
+    return redirect("accounts:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, new_key = services.create_api_token(owner=request.user, name=form.cleaned_data["name"])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request, f"Token “{token.name}” created. Copy the key now: it is shown only once."
+            )
+            form = ApiTokenForm()
+    context = {"form": form, "tokens": selectors.active_tokens_of(request.user), "new_key": new_key}
+    return render(request, "accounts/settings.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = services.revoke_api_token(owner=request.user, token_id=token_id)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("accounts:settings")

@@ -1,0 +1,1 @@
+"""The event-driven backtest engine and its runs."""

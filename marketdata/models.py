@@ -1,0 +1,1 @@
+"""Instruments, bars, quotes, market calendars and data providers."""

@@ -1,0 +1,1 @@
+"""Orders, their state machine, matching, risk checks and venues."""

@@ -1,0 +1,1 @@
+"""Positions, the cash ledger, equity snapshots and performance metrics."""

@@ -1,0 +1,1 @@
+"""The strategy SDK, built-in strategies and their deployments."""

@@ -1,0 +1,66 @@
+"""Publishing to browsers: one call puts an event on a Channels group with a sequence number.
+
+Channels delivers at most once, so a websocket message is a hint: each stream (a group name) has a
+monotonically increasing ``seq`` kept in Redis (shared by every web process and worker); a client that
+sees a gap, or reconnects, re-syncs from the REST API.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+SEQUENCE_KEY = "tradeapp:seq:{stream}"
+EVENT_HANDLER = "stream.event"  # StreamConsumer.stream_event receives these
+
+
+@functools.cache
+def redis_client() -> redis.Redis:
+    # few, short retries: a publisher must not stall a request or a fill for long on a Redis blip
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+    )
+
+
+def user_group(user_id: object) -> str:
+    return f"user.{user_id}"
+
+
+def next_sequence(stream: str) -> int:
+    return int(redis_client().incr(SEQUENCE_KEY.format(stream=stream)))
+
+
+def build_message(stream: str, event: str, data: dict[str, Any], seq: int) -> dict[str, Any]:
+    return {"type": EVENT_HANDLER, "stream": stream, "event": event, "seq": seq, "data": data}
+
+
+def publish(stream: str, event: str, data: dict[str, Any]) -> int:
+    """Send ``event`` with JSON-ready ``data`` to every socket in group ``stream``; return its seq.
+
+    Call after commit (``transaction.on_commit``) so a browser never hears of a row it cannot read."""
+    seq = next_sequence(stream)
+    async_to_sync(get_channel_layer().group_send)(stream, build_message(stream, event, data, seq))
+    return seq
+
+
+async def apublish(stream: str, event: str, data: dict[str, Any]) -> int:
+    from asgiref.sync import sync_to_async
+
+    seq = await sync_to_async(next_sequence)(stream)
+    await get_channel_layer().group_send(stream, build_message(stream, event, data, seq))
+    return seq
+
+
+def publish_to_user(user_id: object, event: str, data: dict[str, Any]) -> int:
+    return publish(user_group(user_id), event, data)
