@@ -6,14 +6,13 @@ PY := $(VENV)/bin/python
 LAUNCH := $(PY) -m tradeapp.launcher
 PYTEST_ARGS ?=
 
-.PHONY: run setup test test-external lint format typecheck check bench migrations clean-var help
+.PHONY: run setup test test-external lint format migrations clean-var help
 
 help:
 	@echo "make run            set up (venv, pip, npm), start embedded PostgreSQL+Redis, web, worker, beat"
 	@echo "make test           the whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test-external  service tests against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
 	@echo "make lint           ruff + mypy + makemigrations --check"
-	@echo "make bench          benchmarks (figures printed, see docs/benchmarks.md)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,9 +49,6 @@ format: setup
 
 migrations: setup
 	$(LAUNCH) exec -- $(PY) manage.py makemigrations
-
-bench: setup
-	$(LAUNCH) exec -- $(PY) -m tradeapp.bench
 
 clean-var:
 	rm -rf var/test-services

@@ -8,6 +8,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -31,7 +33,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your paper account has $100,000 of simulated cash.")
             return redirect("dashboard")
-    return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "accounts/signup.html", {"form": form})
 
 
 @login_required
@@ -52,16 +54,25 @@ def account_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "reset_form": ResetAccountForm(),
     }
-    return render(request, "accounts/account_list.html", context, status=400 if form.errors else 200)
+    return render(request, "accounts/account_list.html", context)
 
 
 @login_required
 @require_POST
 def account_switch(request: HttpRequest, account_id: str) -> HttpResponse:
-    account = selectors.account_of(request.user, account_id)
+    # the header's <select> posts the chosen account as "account" (its no-JS button too)
+    account = selectors.account_of(request.user, request.POST.get("account") or account_id)
     request.session[SESSION_KEY] = str(account.pk)
     messages.info(request, f"Now trading in “{account.name}”.")
-    return redirect(request.POST.get("next") or "dashboard")
+    return redirect(_safe_next(request))
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else reverse("dashboard")
 
 
 @login_required
@@ -103,7 +114,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             )
             form = ApiTokenForm()
     context = {"form": form, "tokens": selectors.active_tokens_of(request.user), "new_key": new_key}
-    return render(request, "accounts/settings.html", context, status=400 if form.errors else 200)
+    return render(request, "accounts/settings.html", context)
 
 
 @login_required

@@ -9,4 +9,7 @@ from django.shortcuts import render
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "portfolio/dashboard.html", {"account": request.account})  # type: ignore[attr-defined]
+    account = request.account  # type: ignore[attr-defined]
+    pnl = account.cash - account.starting_cash
+    pnl_pct = pnl * 100 / account.starting_cash if account.starting_cash else None
+    return render(request, "portfolio/dashboard.html", {"account": account, "pnl": pnl, "pnl_pct": pnl_pct})

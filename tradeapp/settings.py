@@ -123,7 +123,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py's default 5 s socket timeout equals channels_redis's blocking-read wait, so an idle
+            # socket's read would time out and drop the websocket: give the socket more room.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": env.str("CHANNELS_PREFIX", default="tradeapp:channels"),
             "capacity": 1000,
             "expiry": 30,

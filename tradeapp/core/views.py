@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 
 from tradeapp.core.api import error_body
 
@@ -33,4 +34,5 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse(error_body("server_error", "Internal error; it has been logged."), status=500)
-    return render(request, "500.html", status=500)
+    # no request context: context processors query the database, which may be what just failed
+    return HttpResponseServerError(loader.get_template("500.html").render())

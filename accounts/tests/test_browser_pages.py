@@ -1,0 +1,219 @@
+"""The account pages in a real browser: headless Chromium (Playwright) against the real ASGI app under
+daphne, so the websocket connects too. One journey: sign up, dashboard, theme, API token, a second
+account, the account switcher, a reset behind its confirm step, the phone layout, log out; and not a
+single console error or uncaught exception on the way."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from channels.testing import ChannelsLiveServerTestCase
+
+from accounts.models import ApiToken, User
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+WAIT_MS = 10_000
+
+
+def require_browser() -> None:
+    """Skip when there is no browser, unless TRADEAPP_REQUIRE_BROWSER=1 says it must be there (CI)."""
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing: install Chromium (apt-get install chromium) to run browser tests"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is missing: pip install -r requirements-dev.txt"
+    if problem is None:
+        return
+    if os.environ.get("TRADEAPP_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"TRADEAPP_REQUIRE_BROWSER=1 but {problem}", pytrace=False)
+    pytest.skip(problem)
+
+
+class BrowserJourneyTests(ChannelsLiveServerTestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        require_browser()  # before daphne starts: nothing to clean up when skipping
+        super().setUpClass()
+
+    def setUp(self) -> None:
+        self.problems: list[str] = []
+
+    def watch(self, page) -> None:
+        """Collect console errors and uncaught exceptions of ``page`` into self.problems."""
+
+        def on_console(message) -> None:
+            if message.type == "error":
+                self.problems.append(f"console error on {page.url}: {message.text}")
+
+        def on_page_error(error) -> None:
+            self.problems.append(f"uncaught exception on {page.url}: {error}")
+
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
+        page.set_default_timeout(WAIT_MS)
+
+    def url(self, path: str) -> str:
+        return self.live_server_url + path
+
+    def assert_no_horizontal_overflow(self, page) -> None:
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, f"{page.url} is {width}px wide on a {PHONE['width']}px phone"
+
+    def test_sign_up_and_use_the_account_pages(self) -> None:
+        from playwright.sync_api import expect, sync_playwright
+
+        username, password = "browser-tester", "a-long-passphrase-9"
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                desktop = browser.new_context(viewport=DESKTOP, color_scheme="light")
+                page = desktop.new_page()
+                self.watch(page)
+
+                # Sign up through the form; it logs in and lands on the dashboard.
+                page.goto(self.url("/accounts/signup/"))
+                page.get_by_label("Username").fill(username)
+                page.get_by_label("Email").fill("browser-tester@example.com")
+                page.get_by_label("Password").fill(password)
+                page.get_by_role("button", name="Sign up").click()
+                expect(page).to_have_url(self.url("/"))
+                expect(page.locator(".msg-success")).to_contain_text("paper account")
+                expect(page.locator(".account-bar .badge-paper")).to_have_text(re.compile("paper", re.I))
+                expect(page.get_by_test_id("cash")).to_contain_text("100,000.00")
+                expect(page.locator("#conn-state")).to_have_text("live")
+
+                # The theme toggle switches to dark and the choice survives a reload.
+                light_background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+                page.locator("#theme-toggle").click()
+                expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+                page.reload()
+                expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+                assert page.evaluate("getComputedStyle(document.body).backgroundColor") != light_background
+
+                page.goto(self.url("/accounts/settings/"))
+                page.get_by_label("Name", exact=True).fill("browser bot")
+                page.get_by_role("button", name="Create token").click()
+                expect(page.locator(".msg-success")).to_contain_text("browser bot")
+                page.locator(".msg-success [data-dismiss]").click()  # messages can be dismissed
+                expect(page.locator(".msg-success")).to_have_count(0)
+
+                # The new key is shown once, with a working Copy button.
+                key = page.locator("#new-key-value").input_value()
+                assert key.startswith("ta_")
+                page.get_by_role("button", name="Copy").click()
+                expect(page.locator("#copy-status")).not_to_be_empty()
+                page.goto(self.url("/accounts/settings/"))
+                expect(page.locator("#new-key-value")).to_have_count(0)
+                expect(page.locator(".token-table")).to_contain_text("browser bot")
+                assert key not in page.content()
+
+                # Open a second paper account: it becomes the current one.
+                page.get_by_role("link", name="Accounts").click()
+                page.get_by_label("Name", exact=True).fill("Swing")
+                page.get_by_label("Starting cash", exact=True).fill("2500")
+                page.get_by_role("button", name="Open account").click()
+                expect(page.locator(".msg-success")).to_contain_text("Swing")
+                expect(page.locator(".account-table tbody tr")).to_have_count(2)
+                expect(page.locator(".account-table tr.is-current")).to_contain_text("Swing")
+                expect(page.locator(".account-current-name")).to_have_text("Swing")
+
+                # The header switcher submits on change.
+                page.get_by_label("Account", exact=True).select_option(label="Paper")
+                expect(page.locator(".account-current-name")).to_have_text("Paper")
+                expect(page).to_have_url(self.url("/accounts/"))
+
+                # Reset asks first: dismissing the question sends nothing, accepting resets.
+                swing_row = page.locator(".account-table tbody tr", has_text="Swing")
+                swing_row.locator("input[name=starting_cash]").fill("3000")
+                page.evaluate("window.stillHere = true")
+                page.once("dialog", lambda dialog: dialog.dismiss())
+                swing_row.get_by_role("button", name="Reset").click()
+                page.wait_for_timeout(500)
+                assert page.evaluate("window.stillHere === true"), "a dismissed reset must not submit"
+                page.once("dialog", lambda dialog: dialog.accept())
+                swing_row.get_by_role("button", name="Reset").click()
+                expect(page.locator(".msg-success")).to_contain_text("3,000.00")
+                expect(page.locator("#conn-state")).to_have_text("live")
+
+                # The phone layout: nothing wider than the screen, the menu folds open and shut.
+                phone_context = browser.new_context(
+                    viewport=PHONE, is_mobile=True, has_touch=True, storage_state=desktop.storage_state()
+                )
+                phone = phone_context.new_page()
+                self.watch(phone)
+                for path in ("/", "/accounts/", "/accounts/settings/", "/accounts/password/change/"):
+                    phone.goto(self.url(path))
+                    expect(phone.locator("#conn-state")).to_have_text("live")
+                    self.assert_no_horizontal_overflow(phone)
+                menu_link = phone.get_by_role("link", name="Settings")
+                expect(menu_link).to_be_hidden()
+                phone.locator("#nav-toggle").click()
+                expect(menu_link).to_be_visible()
+
+                # Log out through the POST form in the menu.
+                phone.get_by_role("button", name="Log out").click()
+                expect(phone).to_have_url(re.compile(r"/accounts/login/"))
+                self.assert_no_horizontal_overflow(phone)
+                expect(phone.locator("#conn-state")).to_have_count(0)
+            finally:
+                browser.close()
+
+        assert self.problems == []
+        user = User.objects.get(username=username)
+        assert sorted(user.trading_accounts.values_list("name", flat=True)) == ["Paper", "Swing"]
+        assert user.trading_accounts.get(name="Swing").cash == 3000
+        assert ApiToken.objects.filter(owner=user, name="browser bot", revoked_at__isnull=True).count() == 1
+
+    def test_websocket_stays_connected_while_the_page_is_open(self) -> None:
+        """Idle for longer than the channel layer's 5 s blocking read: the socket must not drop."""
+        from playwright.sync_api import expect, sync_playwright
+
+        from accounts.services import register_user
+
+        register_user(username="idle-watcher", email="idle@example.com", password="a-long-passphrase-9")
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport=DESKTOP)
+                self.watch(page)
+                page.goto(self.url("/accounts/login/"))
+                page.get_by_label("Username").fill("idle-watcher")
+                page.get_by_label("Password").fill("a-long-passphrase-9")
+                page.get_by_role("button", name="Log in").click()
+                expect(page.locator("#conn-state")).to_have_text("live")
+                page.evaluate(
+                    """window.connectionChanges = [];
+                    document.addEventListener("tradeapp:connection",
+                        (event) => window.connectionChanges.push(event.detail.state));"""
+                )
+
+                page.wait_for_timeout(12_000)
+
+                changes = page.evaluate("window.connectionChanges")
+                assert changes == [], f"the websocket dropped while idle: {changes}"
+                expect(page.locator("#conn-state")).to_have_text("live")
+            finally:
+                browser.close()
+
+        assert self.problems == []

@@ -1,0 +1,98 @@
+/* Page chrome: the phone menu, the theme toggle, dismissable messages and auto-submitting selects.
+   Every control also works (or degrades to plain HTML) without this file. */
+(function () {
+  "use strict";
+
+  var root = document.documentElement;
+  var THEME_KEY = "tradeapp-theme";
+  var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  /* --- phone menu --------------------------------------------------------------------------- */
+  var topbar = document.getElementById("topbar");
+  var navToggle = document.getElementById("nav-toggle");
+
+  function setMenu(open) {
+    if (!topbar || !navToggle) return;
+    topbar.classList.toggle("nav-open", open);
+    navToggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  if (navToggle) {
+    navToggle.addEventListener("click", function () {
+      setMenu(!topbar.classList.contains("nav-open"));
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && topbar.classList.contains("nav-open")) {
+        setMenu(false);
+        navToggle.focus();
+      }
+    });
+  }
+
+  /* --- theme -------------------------------------------------------------------------------- */
+  var themeToggle = document.getElementById("theme-toggle");
+
+  function currentTheme() {
+    var chosen = root.getAttribute("data-theme");
+    if (chosen === "light" || chosen === "dark") return chosen;
+    return darkQuery && darkQuery.matches ? "dark" : "light";
+  }
+
+  function labelThemeToggle() {
+    if (!themeToggle) return;
+    var dark = currentTheme() === "dark";
+    var label = dark ? "Switch to light theme" : "Switch to dark theme";
+    themeToggle.setAttribute("aria-pressed", dark ? "true" : "false");
+    themeToggle.setAttribute("aria-label", label);
+    themeToggle.setAttribute("title", label);
+  }
+
+  function setTheme(theme) {
+    root.setAttribute("data-theme", theme);
+    try {
+      window.localStorage.setItem(THEME_KEY, theme);
+    } catch (error) {
+      /* not persisted; still applied to this page */
+    }
+    labelThemeToggle();
+    document.dispatchEvent(new CustomEvent("tradeapp:theme", { detail: { theme: theme } }));
+  }
+
+  if (themeToggle) {
+    themeToggle.addEventListener("click", function () {
+      setTheme(currentTheme() === "dark" ? "light" : "dark");
+    });
+    if (darkQuery && darkQuery.addEventListener) {
+      darkQuery.addEventListener("change", labelThemeToggle);
+    }
+    labelThemeToggle();
+  }
+
+  /* --- messages ----------------------------------------------------------------------------- */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-dismiss]") : null;
+    if (!button) return;
+    var message = button.closest(".msg");
+    if (message) message.remove();
+  });
+
+  /* --- selects that submit their form on change (the account switcher) ------------------------ */
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-autosubmit]") || !select.form) return;
+    var option = select.options[select.selectedIndex];
+    var action = option && option.getAttribute("data-action");
+    if (action) select.form.setAttribute("action", action);
+    if (select.form.requestSubmit) {
+      select.form.requestSubmit();
+    } else {
+      select.form.submit();
+    }
+  });
+
+  /* --- read-only inputs that select their whole value on focus (API key box) ------------------ */
+  document.addEventListener("focusin", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches("input[data-select-on-focus]")) input.select();
+  });
+})();
