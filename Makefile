@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run            set up (venv, pip, npm), start embedded PostgreSQL+Redis, web, worker, beat"
 	@echo "make test           the whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set)"
-	@echo "make test-external  service tests against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
+	@echo "make test-external  the suite against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
 	@echo "make lint           ruff + mypy + makemigrations --check"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -32,10 +32,11 @@ run: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The same tests that touch PostgreSQL/Redis/Celery, against externally provided services.
+# The whole suite again, against externally provided services (CI: the machine's PostgreSQL, Redis
+# and RabbitMQ). Tests marked `services` are the ones that exercise the servers beyond plain SQL.
 test-external: setup
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || (echo "set DATABASE_URL and REDIS_URL" && exit 2)
-	$(PY) -m pytest -m services $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

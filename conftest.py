@@ -42,11 +42,13 @@ def token_client(user) -> APIClient:
 
 @pytest.fixture
 def celery_worker_thread(settings):
-    """A real Celery worker (in a thread) consuming from the configured broker (Redis or RabbitMQ)."""
+    """A real Celery worker (in a thread) consuming from the configured broker (Redis or RabbitMQ).
+
+    Over AMQP the worker thread needs ~10 s to notice shutdown, hence the generous timeout."""
     from celery.contrib.testing.worker import start_worker
 
     from tradeapp.celery import app
 
     app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker

@@ -7,24 +7,44 @@ them when the run ends. xdist workers inherit the controller's environment and s
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Generator
+from typing import IO
 
 import pytest
 
 from tradeapp.embedded import EmbeddedServices, needs_embedded, var_dir
 
 _services: EmbeddedServices | None = None
+_lock_file: IO[str] | None = None
+
+
+def _services_for_this_run() -> tuple[EmbeddedServices, bool]:
+    """The shared cluster under var/test-services (kept between runs: no initdb each time), or, when
+    another test run holds it, a throw-away one under var/test-services-<pid>. Returns (services,
+    throw_away)."""
+    global _lock_file  # noqa: PLW0603 - held for the whole run
+    root = var_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    _lock_file = (root / "test-services.lock").open("w")
+    try:
+        fcntl.flock(_lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return EmbeddedServices(root / f"test-services-{os.getpid()}", persistent=False), True
+    return EmbeddedServices(root / "test-services", persistent=False), False
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> Generator[None, None, None]:
-    global _services  # noqa: PLW0603 - one set of servers per test run
+    global _services
     os.environ.setdefault("TRADEAPP_ENV", "test")
     if needs_embedded() and "PYTEST_XDIST_WORKER" not in os.environ:
-        _services = EmbeddedServices(var_dir() / "test-services", persistent=False)
+        _services, throw_away = _services_for_this_run()
+        if throw_away:
+            os.environ["TRADEAPP_THROW_AWAY_TEST_SERVICES"] = "1"
         started = _services.start()
         for key, value in started.items():
             os.environ.setdefault(key, value)
@@ -43,4 +63,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _services is not None and "PYTEST_XDIST_WORKER" not in os.environ:
-        _services.stop()
+        if os.environ.get("TRADEAPP_THROW_AWAY_TEST_SERVICES"):
+            _services.destroy()
+        else:
+            _services.stop()
