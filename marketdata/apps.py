@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class MarketdataConfig(AppConfig):
     name = "marketdata"
     verbose_name = "Marketdata"
+
+    def ready(self) -> None:
+        from marketdata.consumers import QUOTES_PREFIX, authorise_quote_stream
+        from tradeapp.core.consumers import register_stream
+
+        register_stream(QUOTES_PREFIX, authorise_quote_stream)

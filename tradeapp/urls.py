@@ -9,6 +9,7 @@ from tradeapp.core import health, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("marketdata.api.urls")),
 ]
 
 urlpatterns = [
