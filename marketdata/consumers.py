@@ -43,16 +43,11 @@ def canonical_quote_stream(stream: str) -> str | None:
     return stream if stream in streams else next(iter(streams), None)
 
 
-async def authorise_quote_stream(user: Any, stream: str) -> str | None:
-    """StreamAuthoriser for ``quotes.*``: None (allowed) for an active instrument's canonical stream.
-
-    The consumer joins the group named exactly as the client wrote it, so only the canonical spelling
-    can be allowed: "quotes.aapl" would join a group nobody publishes to, and "quotes.BTC/USD" is not a
-    valid group name. Other spellings of a known symbol are refused with the name to use instead."""
+async def authorise_quote_stream(user: Any, stream: str) -> tuple[str | None, str | None]:
+    """StreamAuthoriser for ``quotes.*``: any spelling of an active instrument's stream ("quotes.aapl",
+    "quotes.btc-usd") is allowed and mapped to its canonical group name, which the consumer joins."""
     canonical = await database_sync_to_async(canonical_quote_stream)(stream)
     if canonical is None:
         symbol = stream.partition(".")[2]
-        return f"Unknown symbol '{symbol[:40]}': no quote stream {stream[:60]!r}."
-    if canonical != stream:
-        return f"Subscribe to '{canonical}' (the canonical name of this stream) instead of {stream[:60]!r}."
-    return None
+        return None, f"Unknown symbol '{symbol[:40]}': no quote stream {stream[:60]!r}."
+    return canonical, None

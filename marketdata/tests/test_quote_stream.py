@@ -83,19 +83,17 @@ async def test_unknown_and_delisted_symbols_are_refused(user, instruments):
     await communicator.disconnect()
 
 
-async def test_other_spellings_are_refused_with_the_canonical_name(user, instruments):
+async def test_other_spellings_join_the_canonical_stream(user, instruments):
     communicator = await connected(user)
 
     replies = await subscribe(communicator, "quotes.aapl", "quotes.BTC/USD", "quotes.btc-usd")
+    seq = await realtime.apublish(quote_stream("BTC/USD"), "quote", {"symbol": "BTC/USD"})
 
-    errors = [reply for reply in replies if reply["type"] == "error"]
-    assert [
-        "'quotes.AAPL'" in errors[0]["message"],
-        *("'quotes.BTC-USD'" in e["message"] for e in errors[1:]),
-    ] == [
-        True,
-        True,
-        True,
-    ]
-    assert replies[-1] == {"type": "subscribed", "streams": []}
+    assert replies[-1] == {
+        "type": "subscribed",
+        "streams": ["quotes.AAPL", "quotes.BTC-USD", "quotes.BTC-USD"],
+    }
+    event = await communicator.receive_json_from(timeout=5)
+    assert (event["stream"], event["seq"]) == ("quotes.BTC-USD", seq)
+    assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()

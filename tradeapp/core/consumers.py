@@ -15,8 +15,10 @@ from tradeapp.core.realtime import user_group
 CLOSE_UNAUTHENTICATED = 4401
 MAX_SUBSCRIPTIONS = 200
 
-# stream prefix -> async fn(user, stream) returning an error message or None when allowed
-StreamAuthoriser = Callable[[Any, str], Awaitable[str | None]]
+# stream prefix -> async fn(user, stream) returning (canonical group name, None) when allowed, or
+# (None, a sentence saying why not). The consumer joins the canonical name, so "quotes.aapl" and
+# "quotes.AAPL" end up in the one group the publisher writes to.
+StreamAuthoriser = Callable[[Any, str], Awaitable[tuple[str | None, str | None]]]
 STREAM_AUTHORISERS: dict[str, StreamAuthoriser] = {}
 
 
@@ -69,16 +71,19 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self._error("invalid_streams", "'streams' must be a non-empty list of names.", "streams")
             return
         accepted: list[str] = []
-        for stream in streams:
+        for requested in streams:
+            stream, problem = await self._authorise(requested)
+            if stream is None:
+                if action == "subscribe":
+                    await self._error(
+                        "invalid_stream", problem or "Not allowed.", "streams", stream=requested
+                    )
+                continue
             if action == "unsubscribe":
                 if stream in self.subscriptions:
                     self.subscriptions.discard(stream)
                     await self.channel_layer.group_discard(stream, self.channel_name)
                 accepted.append(stream)
-                continue
-            problem = await self._authorise(stream)
-            if problem is not None:
-                await self._error("invalid_stream", problem, "streams", stream=stream)
                 continue
             if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
                 await self._error(
@@ -90,11 +95,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             accepted.append(stream)
         await self.send_json({"type": f"{action}d", "streams": accepted})
 
-    async def _authorise(self, stream: str) -> str | None:
+    async def _authorise(self, stream: str) -> tuple[str | None, str | None]:
         prefix, _, rest = stream.partition(".")
         authoriser = STREAM_AUTHORISERS.get(prefix)
         if authoriser is None or not rest:
-            return f"Unknown stream {stream!r}."
+            return None, f"Unknown stream {stream[:80]!r}."
         return await authoriser(self.user, stream)
 
     async def _error(self, code: str, message: str, field: str | None = None, **extra: Any) -> None:
