@@ -386,3 +386,24 @@ def bars_frame(
             ),
         }
     )
+
+
+def warmup_start(
+    instrument: Instrument | int, timeframe: Timeframe | str, start: datetime, bars: int
+) -> datetime:
+    """The open time of the ``bars``-th bar before ``start`` (or of the oldest one, when there are fewer),
+    or ``start`` itself when none precede it: where an indicator's history must begin so that its values
+    from ``start`` on have settled. Walks the (instrument, timeframe, open_time) index backwards."""
+    frame = Timeframe.parse(timeframe)
+    start = ensure_utc(start)
+    if bars <= 0:
+        return start
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(open_time) FROM (SELECT open_time FROM marketdata_bar "
+            "WHERE instrument_id = %s AND timeframe = %s AND open_time < %s "
+            "ORDER BY open_time DESC LIMIT %s) AS earlier",
+            [_instrument_id(instrument), frame.value, start, bars],
+        )
+        row = cursor.fetchone()
+    return row[0].astimezone(UTC) if row and row[0] is not None else start

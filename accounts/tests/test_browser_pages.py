@@ -5,86 +5,24 @@ single console error or uncaught exception on the way."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
 
 from accounts.models import ApiToken, User
+from tradeapp.testing.browser import DESKTOP, PHONE, BrowserTestCase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1280, "height": 900}
-WAIT_MS = 10_000
 
-
-def require_browser() -> None:
-    """Skip when there is no browser, unless TRADEAPP_REQUIRE_BROWSER=1 says it must be there (CI)."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing: install Chromium (apt-get install chromium) to run browser tests"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright package is missing: pip install -r requirements-dev.txt"
-    if problem is None:
-        return
-    if os.environ.get("TRADEAPP_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"TRADEAPP_REQUIRE_BROWSER=1 but {problem}", pytrace=False)
-    pytest.skip(problem)
-
-
-class BrowserJourneyTests(ChannelsLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        require_browser()  # before daphne starts: nothing to clean up when skipping
-        super().setUpClass()
-
-    def setUp(self) -> None:
-        self.problems: list[str] = []
-
-    def watch(self, page) -> None:
-        """Collect console errors and uncaught exceptions of ``page`` into self.problems."""
-
-        def on_console(message) -> None:
-            if message.type == "error":
-                self.problems.append(f"console error on {page.url}: {message.text}")
-
-        def on_page_error(error) -> None:
-            self.problems.append(f"uncaught exception on {page.url}: {error}")
-
-        page.on("console", on_console)
-        page.on("pageerror", on_page_error)
-        page.set_default_timeout(WAIT_MS)
-
-    def url(self, path: str) -> str:
-        return self.live_server_url + path
-
-    def assert_no_horizontal_overflow(self, page) -> None:
-        width = page.evaluate("document.scrollingElement.scrollWidth")
-        assert width <= PHONE["width"] + 1, f"{page.url} is {width}px wide on a {PHONE['width']}px phone"
-
+class BrowserJourneyTests(BrowserTestCase):
     def test_sign_up_and_use_the_account_pages(self) -> None:
         from playwright.sync_api import expect, sync_playwright
 
         username, password = "browser-tester", "a-long-passphrase-9"
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = self.launch(playwright)
             try:
                 desktop = browser.new_context(viewport=DESKTOP, color_scheme="light")
                 page = desktop.new_page()
@@ -193,7 +131,7 @@ class BrowserJourneyTests(ChannelsLiveServerTestCase):
         register_user(username="idle-watcher", email="idle@example.com", password="a-long-passphrase-9")
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = self.launch(playwright)
             try:
                 page = browser.new_page(viewport=DESKTOP)
                 self.watch(page)

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketdata.domain import AssetClass, Bar, Timeframe
+from marketdata.indicators import IndicatorSpec, parse_specs
 from marketdata.models import Instrument, Watchlist, WatchlistItem
 from marketdata.quotes import quote_payload
 from marketdata.selectors import InstrumentOrder
@@ -374,4 +375,35 @@ class WatchlistReorderSerializer(StrictInputSerializer):
         child=serializers.CharField(max_length=64),
         allow_empty=True,
         help_text="Every listed symbol once, in the new order",
+    )
+
+
+# --- indicators -----------------------------------------------------------------------------------------
+
+
+class IndicatorsQuerySerializer(StrictInputSerializer):
+    symbol = serializers.CharField(max_length=64)
+    timeframe = TimeframeField()
+    start = AwareDateTimeField(help_text="Inclusive; ISO 8601 with an offset or Z")
+    end = AwareDateTimeField(required=False, help_text="Exclusive; default now")
+    names = serializers.CharField(
+        max_length=200,
+        help_text="Comma-separated: sma:WINDOW, ema:WINDOW, bb:WINDOW:DEVIATIONS, rsi:WINDOW, "
+        "macd:FAST:SLOW:SIGNAL (e.g. sma:20,bb:20:2,rsi:14)",
+    )
+
+    def validate_names(self, value: str) -> list[IndicatorSpec]:
+        try:
+            return parse_specs(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error), code="invalid_indicator") from error
+
+
+class IndicatorsSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    timeframe = serializers.CharField()
+    times = serializers.ListField(child=serializers.CharField(), help_text="Bar open times, ISO 8601 UTC")
+    series = serializers.DictField(
+        help_text="Per indicator (its canonical name): a list aligned with `times` (null while warming "
+        "up), or for bb {upper, middle, lower} and for macd {macd, signal, histogram} of such lists"
     )

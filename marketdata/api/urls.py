@@ -9,6 +9,7 @@ urlpatterns = [
     path("instruments/<path:symbol>", views.InstrumentDetailView.as_view(), name="instrument-detail"),
     path("quotes", views.QuoteListView.as_view(), name="quote-list"),
     path("bars", views.BarListView.as_view(), name="bar-list"),
+    path("indicators", views.IndicatorListView.as_view(), name="indicator-list"),
     path("watchlists", views.WatchlistListView.as_view(), name="watchlist-list"),
     path("watchlists/<int:watchlist_id>", views.WatchlistDetailView.as_view(), name="watchlist-detail"),
     path("watchlists/<int:watchlist_id>/items", views.WatchlistItemsView.as_view(), name="watchlist-items"),

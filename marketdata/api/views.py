@@ -11,13 +11,13 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from marketdata import selectors, services
+from marketdata import indicators, selectors, services
 from marketdata.api import serializers as s
 from marketdata.models import Watchlist
 from marketdata.quotes import latest_quotes, quote_payload
 from tradeapp.core import clock
 from tradeapp.core.api import validated
-from tradeapp.core.errors import NotFound
+from tradeapp.core.errors import DomainError, NotFound
 
 SYMBOL_PARAMETER = OpenApiParameter(
     "symbol", str, OpenApiParameter.PATH, description="Case-insensitive; BTC-USD stands for BTC/USD"
@@ -223,3 +223,51 @@ class WatchlistItemDetailView(APIView):
     def delete(self, request: Request, watchlist_id: int, symbol: str) -> Response:
         services.remove_from_watchlist(owner=request.user, watchlist_id=watchlist_id, symbol=symbol)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- indicators -----------------------------------------------------------------------------------------
+
+MAX_INDICATOR_BARS = 20_000
+
+
+class IndicatorListView(APIView):
+    @extend_schema(
+        parameters=[s.IndicatorsQuerySerializer],
+        responses=s.IndicatorsSerializer,
+        operation_id="indicators_list",
+        summary="SMA, EMA, Bollinger Bands, RSI, MACD of the closes of a bars window",
+        description=(
+            "The same window rules as /bars. Values are computed with enough earlier bars to have "
+            "settled at `start`; `null` where an indicator is not yet defined. At most "
+            f"{MAX_INDICATOR_BARS:,} bars per request (400 `range_too_large`)."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(s.IndicatorsQuerySerializer, _query(request))
+        timeframe, start = query["timeframe"], query["start"]
+        end = query.get("end") or clock.now()
+        selectors.check_bar_window(timeframe, start, end)
+        instrument = selectors.instrument_by_symbol(query["symbol"])
+        specs = query["names"]
+        since = selectors.warmup_start(instrument, timeframe, start, max(spec.warmup for spec in specs))
+        frame = selectors.bars_frame(instrument, timeframe, since, end)
+        shown = frame["open_time"] >= start
+        if int(shown.sum()) > MAX_INDICATOR_BARS:
+            raise DomainError(
+                "range_too_large",
+                f"Indicators cover at most {MAX_INDICATOR_BARS:,} bars per request; ask for a shorter "
+                "window or a wider timeframe.",
+                "start",
+            )
+        first = int(len(frame) - shown.sum())  # bars are oldest first: the warm-up ones lead
+        values = indicators.compute(frame["close"], specs)
+        series = {
+            key: {line: points[first:] for line, points in value.items()}
+            if isinstance(value, dict)
+            else value[first:]
+            for key, value in values.items()
+        }
+        times = frame["open_time"].iloc[first:].dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+        return Response(
+            {"symbol": instrument.symbol, "timeframe": timeframe.value, "times": times, "series": series}
+        )
