@@ -5,14 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LAUNCH := $(PY) -m tradeapp.launcher
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run setup test test-external lint format migrations clean-var help
+.PHONY: run setup test test-external lint format migrations bench clean-var help
 
 help:
 	@echo "make run            set up (venv, pip, npm), start embedded PostgreSQL+Redis, web, worker, beat"
 	@echo "make test           the whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test-external  the suite against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
 	@echo "make lint           ruff + mypy + makemigrations --check"
+	@echo "make bench          market-data benchmarks (backfill, range reads, feed latency): docs/benchmarks.md"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +52,10 @@ format: setup
 
 migrations: setup
 	$(LAUNCH) exec -- $(PY) manage.py makemigrations
+
+# Market-data benchmarks in a throw-away database (docs/benchmarks.md). BENCH_ARGS="--only feed" etc.
+bench: setup
+	$(LAUNCH) exec -- $(PY) -m bench $(BENCH_ARGS)
 
 clean-var:
 	rm -rf var/test-services

@@ -1,13 +1,14 @@
 """The launcher: one command that runs the whole platform, and helpers to run a command beside the
 embedded services.
 
-    python -m tradeapp.launcher run [--port 8000]   # what `make run` calls
+    python -m tradeapp.launcher run [--port 8000]   # what `make run` calls (--no-feed, --no-worker...)
     python -m tradeapp.launcher services            # only the embedded PostgreSQL + Redis
     python -m tradeapp.launcher exec -- CMD ...     # CMD with DATABASE_URL/REDIS_URL set
 
 Without DATABASE_URL/REDIS_URL it starts the embedded servers under var/ and stops them on exit;
 with the URLs set it starts nothing of its own. Ctrl-C (SIGINT) or SIGTERM stops every process it
-started: web, worker and beat first, then the servers. No Django import here (it runs before settings).
+started: the live market-data feed, beat, worker and web first, then the servers. No Django import
+here (it runs before settings).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, MANAGE, *args], env=env, cwd=BASE_DIR, check=True)
 
 
-def run_platform(host: str, port: int, with_worker: bool, with_beat: bool) -> int:
+def run_platform(host: str, port: int, with_worker: bool, with_beat: bool, with_feed: bool = True) -> int:
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     services: EmbeddedServices | None = None
@@ -125,6 +126,11 @@ def run_platform(host: str, port: int, with_worker: bool, with_beat: bool) -> in
             supervisor.spawn("worker", [sys.executable, MANAGE, "worker"])
         if with_beat:
             supervisor.spawn("beat", [sys.executable, MANAGE, "beat"])
+        if with_feed:
+            # streams simulated quotes at once; missing history is loaded meanwhile by the worker
+            # (without a worker, by a thread of the feed process)
+            backfill = "enqueue" if with_worker else "background"
+            supervisor.spawn("feed", [sys.executable, MANAGE, "feed", "--backfill", backfill])
         wait_for_port(host, port)
         say(
             f"tradeapp is up: http://{host}:{port}/  (API docs: /api/docs/, admin: /admin/). Ctrl-C stops it."
@@ -193,18 +199,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="action", required=True)
-    run = sub.add_parser("run", help="run web + worker + beat (and the embedded services if needed)")
+    run = sub.add_parser("run", help="run web + worker + beat + feed (and the embedded services if needed)")
     run.add_argument("--host", default=os.environ.get("WEB_BIND", "127.0.0.1"))
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     run.add_argument("--no-worker", action="store_true")
     run.add_argument("--no-beat", action="store_true")
+    run.add_argument("--no-feed", action="store_true", help="no live market-data feed")
     sub.add_parser("services", help="run only the embedded PostgreSQL and Redis until Ctrl-C")
     exec_parser = sub.add_parser("exec", help="run a command with the services' URLs set")
     exec_parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     Path(var_dir()).mkdir(parents=True, exist_ok=True)
     if args.action == "run":
-        return run_platform(args.host, args.port, not args.no_worker, not args.no_beat)
+        return run_platform(args.host, args.port, not args.no_worker, not args.no_beat, not args.no_feed)
     if args.action == "services":
         return run_services()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

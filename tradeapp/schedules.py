@@ -5,10 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "core.heartbeat": {
         "task": "core.heartbeat",
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 55},
+    },
+    # Fills 1m bars the live feed missed (restarts, provider hiccups) over the last day, re-rolls the
+    # derived bars around them, and checks the last 10 daily bars.
+    "marketdata.repair_gaps": {
+        "task": "marketdata.repair_gaps",
+        "schedule": crontab(minute=7),
+        "options": {"queue": "ingest", "expires": 50 * 60},
+    },
+    # Deletes 1m bars past MARKETDATA_MINUTE_RETENTION_DAYS, 5m/15m past MARKETDATA_INTRADAY_RETENTION_DAYS.
+    "marketdata.apply_retention": {
+        "task": "marketdata.apply_retention",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"queue": "ingest", "expires": 6 * 3600},
     },
 }

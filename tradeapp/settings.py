@@ -124,8 +124,16 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # redis-py's default 5 s socket timeout equals channels_redis's blocking-read wait, so an idle
-            # socket's read would time out and drop the websocket: give the socket more room.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            # socket's read would time out and drop the websocket: give the socket more room. redis-py 8
+            # caps an asyncio pool at 100 connections and raises beyond that (it does not wait): 100
+            # browsers connecting at once to one daphne got HTTP 500 (the benchmark found it).
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 15,
+                    "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000),
+                }
+            ],
             "prefix": env.str("CHANNELS_PREFIX", default="tradeapp:channels"),
             "capacity": 1000,
             "expiry": 30,
@@ -260,6 +268,25 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # --- Trading defaults --------------------------------------------------------------------------------
 PAPER_STARTING_CASH = env.str("PAPER_STARTING_CASH", default="100000.00")
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
+
+# --- Market data -------------------------------------------------------------------------------------
+# Which provider serves history and live quotes (a name in marketdata.ingest.PROVIDERS).
+MARKETDATA_PROVIDER = env.str("MARKETDATA_PROVIDER", default="simulator")
+SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=7)
+SIMULATOR_QUOTES_PER_SECOND = env.float("SIMULATOR_QUOTES_PER_SECOND", default=4.0)
+# Symbols the live feed streams (comma-separated; empty: every instrument of the provider).
+MARKETDATA_FEED_SYMBOLS = env.list("MARKETDATA_FEED_SYMBOLS", default=[])
+# Retention (marketdata.apply_retention, daily): 1m bars, then 5m/15m bars; 1h and 1d are kept.
+MARKETDATA_MINUTE_RETENTION_DAYS = env.int("MARKETDATA_MINUTE_RETENTION_DAYS", default=35)
+MARKETDATA_INTRADAY_RETENTION_DAYS = env.int("MARKETDATA_INTRADAY_RETENTION_DAYS", default=400)
+if MARKETDATA_MINUTE_RETENTION_DAYS < 30:
+    raise ImproperlyConfigured(
+        "MARKETDATA_MINUTE_RETENTION_DAYS must be at least 30 (the backfill keeps 30 days)"
+    )
+if MARKETDATA_INTRADAY_RETENTION_DAYS < MARKETDATA_MINUTE_RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        "MARKETDATA_INTRADAY_RETENTION_DAYS must not be below MARKETDATA_MINUTE_RETENTION_DAYS"
+    )
 
 # --- Logging (structlog: JSON in production, readable in development) --------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

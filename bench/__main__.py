@@ -1,0 +1,83 @@
+"""``python -m bench`` (``make bench``): run the market-data benchmarks and print the figures.
+
+    python -m bench                      # all three: backfill, range read, feed latency
+    python -m bench --only feed --fanout 5 10
+    python -m bench --json var/bench/results.json
+
+Needs DATABASE_URL and REDIS_URL (``make bench`` wraps it in ``tradeapp.launcher exec``, which starts the
+embedded services). Works in its own database and Redis db 15; drops them at the end (``--keep`` not).
+Each part is bounded: about 40 s for the backfill, 60 s for range reads, 35 s per fan-out scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from bench import environment
+from bench.stats import heading, show
+from tradeapp.embedded import var_dir
+
+PARTS = ("backfill", "range", "feed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--fanout", nargs="+", type=int, default=[5, 10], help="subscriptions per client")
+    parser.add_argument("--web-processes", type=int, default=1, help="daphne processes for the feed test")
+    parser.add_argument(
+        "--layer",
+        choices=["core", "pubsub"],
+        default="core",
+        help="experiment: the Channels layer of daphne and the feed (pubsub: bench.settings_pubsub)",
+    )
+    parser.add_argument(
+        "--consumer-fastpath",
+        action="store_true",
+        help="experiment: serve bench.asgi_fastpath (stream events skip channels' per-message DB hop)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    args = parser.parse_args()
+
+    bench_env = environment.prepare()
+    logs = var_dir() / "bench"
+    results: dict[str, object] = {}
+    try:
+        from bench import backfill_speed, feed_latency, range_read, server
+        from tradeapp.core import clock
+
+        heading("Machine")
+        results["machine"] = environment.machine()
+        show("machine", results["machine"])
+        now = clock.now()
+        if "backfill" in args.only or "range" in args.only:
+            results["backfill"] = backfill_speed.run()  # the range read needs its data as well
+        if "range" in args.only:
+            with server.daphne(logs) as daphne:
+                results["range_read"] = range_read.run(daphne.port, now)
+        if "feed" in args.only:
+            application = "bench.asgi_fastpath:application" if args.consumer_fastpath else server.APPLICATION
+            if args.layer == "pubsub":
+                os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_pubsub"  # for daphne and the feed
+            with server.daphnes(logs, args.web_processes, application=application) as daphnes:
+                results["feed_latency"] = feed_latency.run([d.port for d in daphnes], args.fanout, logs)
+                results["feed_latency_setup"] = {
+                    "web_processes": args.web_processes,
+                    "application": application,
+                    "layer": args.layer,
+                }
+    finally:
+        if not args.keep:
+            environment.cleanup(bench_env)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+        print(f"\nresults written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
