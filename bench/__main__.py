@@ -3,10 +3,12 @@
     python -m bench                      # all three: backfill, range read, feed latency
     python -m bench --only feed --fanout 5 10
     python -m bench --json var/bench/results.json
+    python -m bench --only feed --layer pubsub --consumer-fastpath   # the experiments of the docs
 
 Needs DATABASE_URL and REDIS_URL (``make bench`` wraps it in ``tradeapp.launcher exec``, which starts the
 embedded services). Works in its own database and Redis db 15; drops them at the end (``--keep`` not).
-Each part is bounded: about 40 s for the backfill, 60 s for range reads, 35 s per fan-out scenario.
+Each part is bounded: about 20 s for the backfill, 90 s for range reads, 35 s per fan-out scenario.
+Figures and conclusions: docs/benchmarks.md.
 """
 
 from __future__ import annotations

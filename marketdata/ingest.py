@@ -123,19 +123,26 @@ class Extent:
 _EXTENT_QUERY = """
 SELECT pair_i.instrument_id, pair_t.timeframe,
     (SELECT min(open_time) FROM marketdata_bar
-      WHERE instrument_id = pair_i.instrument_id AND timeframe = pair_t.timeframe),
+      WHERE instrument_id = pair_i.instrument_id AND timeframe = pair_t.timeframe AND open_time < %(before)s),
     (SELECT max(open_time) FROM marketdata_bar
-      WHERE instrument_id = pair_i.instrument_id AND timeframe = pair_t.timeframe)
-FROM unnest(%s::bigint[]) AS pair_i(instrument_id), unnest(%s::varchar[]) AS pair_t(timeframe)
+      WHERE instrument_id = pair_i.instrument_id AND timeframe = pair_t.timeframe AND open_time < %(before)s)
+FROM unnest(%(ids)s::bigint[]) AS pair_i(instrument_id),
+    unnest(%(timeframes)s::varchar[]) AS pair_t(timeframe)
 """
 
 
-def stored_extents(instrument_ids: Iterable[int]) -> dict[tuple[int, Timeframe], Extent]:
+def stored_extents(instrument_ids: Iterable[int], *, before: datetime) -> dict[tuple[int, Timeframe], Extent]:
+    """Oldest and newest stored bar per instrument and timeframe, among those opening before ``before``
+    (a backfill up to ``before`` ignores bars a live feed wrote after it, so the gap up to them is
+    still found)."""
     ids = list(instrument_ids)
     if not ids:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(_EXTENT_QUERY, [ids, [member.value for member in Timeframe]])
+        cursor.execute(
+            _EXTENT_QUERY,
+            {"ids": ids, "timeframes": [member.value for member in Timeframe], "before": before},
+        )
         rows = cursor.fetchall()
     return {
         (instrument_id, Timeframe(timeframe)): Extent(earliest, latest)
@@ -318,16 +325,18 @@ def backfill(
     15m and 1h bars rolled up from the stored minutes.
 
     Resumable and incremental: per instrument and timeframe it fetches only what lies before the oldest
-    or after the newest stored bar, so a second run writes nothing new and a run after downtime fills
-    the time since. (Holes in between are ``repair_gaps``'s job.) The next instrument's history is
-    fetched while the current one is written. Provider errors and bad rows are reported, not raised."""
+    or after the newest stored bar (bars opening at or after ``now`` do not count), so a second run
+    writes nothing new, and a run after downtime fills the time since, even when a live feed started at
+    ``now`` has already written newer bars. (Other holes are ``repair_gaps``'s job.) The next
+    instrument's history is fetched while the current one is written. Provider errors and bad rows are
+    reported, not raised."""
     started = time.perf_counter()
     source = source or provider()
     now = ensure_utc(now) if now is not None else clock.now()
     report = BackfillReport()
     pairs = ensure_instruments(source, symbols)
     report.instruments = len(pairs)
-    extents = stored_extents(row.pk for _, row in pairs)
+    extents = stored_extents((row.pk for _, row in pairs), before=now)
     daily_start = now - timedelta(days=days_daily)
     minute_start = utc_midnight(now - timedelta(days=days_minute))
     jobs = []
@@ -373,7 +382,7 @@ def _write_fetched(job: _Job, fetched: _Fetched, report: BackfillReport) -> None
 
 def _roll_up_missing(instrument: Instrument, start: datetime, now: datetime, report: BackfillReport) -> None:
     """Roll up the derived buckets of ``[start, now)`` that are complete and not stored yet."""
-    extents = stored_extents([instrument.pk])
+    extents = stored_extents([instrument.pk], before=now)
     minutes = extents.get((instrument.pk, Timeframe.M1), Extent())
     if minutes.latest is None:
         return

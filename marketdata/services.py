@@ -131,6 +131,9 @@ def upsert_bars(*, instrument: Instrument, bars: Sequence[Bar]) -> UpsertReport:
             " instrument_id bigint, timeframe varchar(4), open_time timestamptz, open numeric, high numeric,"
             " low numeric, close numeric, volume numeric, trade_count integer) ON COMMIT DELETE ROWS"
         )
+        # ON COMMIT empties the stage only at the outermost commit: inside a caller's transaction an
+        # earlier call's rows would still be there (and be upserted twice), so start from empty.
+        cursor.execute(f"DELETE FROM {_STAGE_TABLE}")  # noqa: S608 - constant name
         with cursor.cursor.copy(f"COPY {_STAGE_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
             for bar in accepted:
                 copy.write_row(

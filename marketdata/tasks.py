@@ -48,13 +48,19 @@ def _lock_name(job: str, symbols: list[str] | None) -> str:
 
 @shared_task(name="marketdata.backfill", ignore_result=True, acks_late=True)
 def backfill(
-    symbols: list[str] | None = None, days_daily: int = 730, days_minute: int = 30
+    symbols: list[str] | None = None, days_daily: int = 730, days_minute: int = 30, now: str | None = None
 ) -> dict[str, Any]:
-    """Incremental history load (see ``ingest.backfill``); the live feed enqueues one per symbol."""
+    """Incremental history load up to ``now`` (ISO 8601; default: when the task runs), see
+    ``ingest.backfill``. The live feed enqueues one per symbol with its start time as ``now``."""
     with advisory_lock(_lock_name("backfill", symbols)) as acquired:
         if not acquired:
             return {"skipped": "locked"}
-        report = ingest.backfill(symbols=symbols, days_daily=days_daily, days_minute=days_minute)
+        report = ingest.backfill(
+            symbols=symbols,
+            days_daily=days_daily,
+            days_minute=days_minute,
+            now=ensure_utc(datetime.fromisoformat(now)) if now else None,
+        )
         return {"written": report.written, "rejected": len(report.rejected), "problems": report.problems[:20]}
 
 

@@ -59,3 +59,17 @@ def test_bars_of_two_instruments_do_not_collide():
     upsert_bars(instrument=spy, bars=make_bars("SPY", 4))
 
     assert BarRow.objects.count() == 8
+
+
+def test_two_upserts_inside_one_outer_transaction_do_not_resend_rows():
+    from django.db import transaction
+
+    instrument = InstrumentFactory(symbol="AAPL")
+    bars = make_bars("AAPL", 3)
+
+    with transaction.atomic():
+        upsert_bars(instrument=instrument, bars=bars)
+        second = upsert_bars(instrument=instrument, bars=bars[:1])
+
+    assert second.written == 1
+    assert BarRow.objects.filter(instrument=instrument).count() == 3

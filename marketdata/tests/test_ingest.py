@@ -115,6 +115,23 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(provider):
     assert len(stored("BTC/USD", "1h", MINUTE_START, NOW)) == 24 * 2 + 18
 
 
+def test_a_backfill_up_to_the_feeds_start_fills_the_downtime_before_the_feeds_first_bars(provider):
+    run_backfill(provider)  # history until NOW; then the platform was down for three hours
+    restart = NOW + timedelta(hours=3)
+    provider_later = SimulatorProvider(seed=7, clock=lambda: restart + timedelta(minutes=2))
+    instrument = Instrument.objects.get(symbol="BTC/USD")
+    feed_bars = provider_later.history("BTC/USD", "1m", restart, restart + timedelta(minutes=2))
+    upsert_bars(instrument=instrument, bars=feed_bars)  # the live feed was quicker than the worker
+
+    report = ingest.backfill(
+        symbols=["BTC/USD"], days_daily=10, days_minute=2, now=restart, source=provider_later
+    )
+
+    assert report.written["1m"] == 3 * 60 + 1  # 18:00 to 20:59, and the 21:00 minute open at NOW + 3 h
+    window = (MINUTE_START, restart + timedelta(minutes=2))
+    assert stored("BTC/USD", "1m", *window) == provider_later.history("BTC/USD", "1m", *window)
+
+
 def test_unknown_symbols_are_refused_before_anything_is_written(provider):
     from marketdata.providers.base import UnknownSymbol
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -54,17 +54,21 @@ class Command(BaseCommand):
         except UnknownSymbol as error:
             raise CommandError(str(error)) from error
         symbols = [spec.symbol for spec, _ in pairs]
+        started = clock.now()  # the backfill loads history up to here; the feed writes from here
         if options["backfill"] == "background":
             # a daemon thread: stopping the feed abandons it, and the next start resumes where it was
             threading.Thread(
-                target=_backfill_in_background, args=(symbols,), name="feed-backfill", daemon=True
+                target=_backfill_in_background, args=(symbols, started), name="feed-backfill", daemon=True
             ).start()
         elif options["backfill"] == "enqueue":
             from marketdata.tasks import backfill
 
             for symbol in symbols:
-                backfill.apply_async(kwargs={"symbols": [symbol]}, expires=BACKFILL_TASK_EXPIRES_SECONDS)
-        until = clock.now() + timedelta(seconds=options["seconds"]) if options["seconds"] else None
+                backfill.apply_async(
+                    kwargs={"symbols": [symbol], "now": started.isoformat()},
+                    expires=BACKFILL_TASK_EXPIRES_SECONDS,
+                )
+        until = started + timedelta(seconds=options["seconds"]) if options["seconds"] else None
         self.stdout.write(f"feed: streaming {len(symbols)} symbols from {source.name}", ending="\n")
         self.stdout.flush()
         report = run_feed(
@@ -78,10 +82,10 @@ class Command(BaseCommand):
         self.stdout.write(f"feed: stopped; {report.summary()}")
 
 
-def _backfill_in_background(symbols: list[str]) -> None:
+def _backfill_in_background(symbols: list[str], until: datetime) -> None:
     from django.db import connections
 
     try:
-        ingest.backfill(symbols=symbols)  # its own provider instance: the stream keeps the feed's
+        ingest.backfill(symbols=symbols, now=until)  # its own provider: the stream keeps the feed's
     finally:
         connections.close_all()
