@@ -23,3 +23,13 @@ def stored_quotes() -> Iterator[Callable[..., None]]:
     yield store
     if written:
         redis_client().delete(*written)
+
+
+@pytest.fixture(autouse=True)
+def no_stale_quotes() -> None:
+    """Start every market-data test without latest quotes: a Redis shared with a running platform (or an
+    earlier run against external services) may hold real ones, which would change what tests see."""
+    client = redis_client()
+    stale = list(client.scan_iter(match=QUOTE_KEY.format(symbol="*"), count=1000))
+    if stale:
+        client.delete(*stale)

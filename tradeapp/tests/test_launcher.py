@@ -128,7 +128,7 @@ def test_with_urls_set_it_starts_no_servers_of_its_own(tmp_path):
     urls = {k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL") if k in os.environ}
     port = free_port()
     log = tmp_path / "launcher.log"
-    process = start_launcher(platform_env(var_dir, **urls), port, "--no-beat", log=log)
+    process = start_launcher(platform_env(var_dir, **urls), port, "--no-beat", "--no-feed", log=log)
     try:
         ready = wait_ready(f"http://127.0.0.1:{port}/readyz", process)
         started = stop_and_collect(process)
