@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -51,4 +53,8 @@ def celery_worker_thread(settings):
 
     app.conf.task_always_eager = False
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        # the thread is up before its remote-control consumer is (slower over AMQP): wait for a ping
+        deadline = time.monotonic() + 20
+        while not app.control.ping(timeout=0.5) and time.monotonic() < deadline:
+            pass
         yield worker
