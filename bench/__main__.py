@@ -3,7 +3,7 @@
     python -m bench                      # all three: backfill, range read, feed latency
     python -m bench --only feed --fanout 5 10
     python -m bench --json var/bench/results.json
-    python -m bench --only feed --layer pubsub --consumer-fastpath   # the experiments of the docs
+    python -m bench --only feed --web-processes 2
 
 Needs DATABASE_URL and REDIS_URL (``make bench`` wraps it in ``tradeapp.launcher exec``, which starts the
 embedded services). Works in its own database and Redis db 15; drops them at the end (``--keep`` not).
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from bench import environment
@@ -30,17 +29,6 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--fanout", nargs="+", type=int, default=[5, 10], help="subscriptions per client")
     parser.add_argument("--web-processes", type=int, default=1, help="daphne processes for the feed test")
-    parser.add_argument(
-        "--layer",
-        choices=["core", "pubsub"],
-        default="core",
-        help="experiment: the Channels layer of daphne and the feed (pubsub: bench.settings_pubsub)",
-    )
-    parser.add_argument(
-        "--consumer-fastpath",
-        action="store_true",
-        help="experiment: serve bench.asgi_fastpath (stream events skip channels' per-message DB hop)",
-    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args()
@@ -62,16 +50,9 @@ def main() -> None:
             with server.daphne(logs) as daphne:
                 results["range_read"] = range_read.run(daphne.port, now)
         if "feed" in args.only:
-            application = "bench.asgi_fastpath:application" if args.consumer_fastpath else server.APPLICATION
-            if args.layer == "pubsub":
-                os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_pubsub"  # for daphne and the feed
-            with server.daphnes(logs, args.web_processes, application=application) as daphnes:
+            with server.daphnes(logs, args.web_processes) as daphnes:
                 results["feed_latency"] = feed_latency.run([d.port for d in daphnes], args.fanout, logs)
-                results["feed_latency_setup"] = {
-                    "web_processes": args.web_processes,
-                    "application": application,
-                    "layer": args.layer,
-                }
+                results["feed_latency_setup"] = {"web_processes": args.web_processes}
     finally:
         if not args.keep:
             environment.cleanup(bench_env)

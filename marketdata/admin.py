@@ -7,12 +7,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from marketdata.csv_import import FORMAT_HINT, MAX_FILE_BYTES, CsvImportReport, MalformedCsv, import_bar_csv
-from marketdata.models import TIMEFRAME_CHOICES, Bar, Instrument, Watchlist, WatchlistItem
+from marketdata.models import TIMEFRAME_CHOICES, Bar, BarChunk, Instrument, Watchlist, WatchlistItem
 
 SKIPPED_ROWS_SHOWN = 500
 
@@ -104,6 +105,31 @@ class BarAdmin(admin.ModelAdmin):
     raw_id_fields = ["instrument"]
     show_full_result_count = False  # counting millions of bars on every page is slow
     date_hierarchy = "open_time"
+
+
+@admin.register(BarChunk)
+class BarChunkAdmin(admin.ModelAdmin):
+    """The frame cache, for inspection: read-only; "delete" is always safe (the next read rebuilds)."""
+
+    list_display = ["instrument", "timeframe", "bucket", "version", "bar_count", "cached"]
+    list_filter = ["timeframe"]
+    search_fields = ["instrument__symbol"]
+    list_select_related = ["instrument"]
+    exclude = ["payload"]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BarChunk]:
+        return super().get_queryset(request).defer("payload")
+
+    @admin.display(boolean=True)
+    def cached(self, chunk: BarChunk) -> bool:
+        return chunk.bar_count is not None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: BarChunk | None = None) -> bool:
+        return False
 
 
 class WatchlistItemInline(admin.TabularInline):

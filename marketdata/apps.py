@@ -8,7 +8,13 @@ class MarketdataConfig(AppConfig):
     verbose_name = "Marketdata"
 
     def ready(self) -> None:
-        from marketdata.consumers import QUOTES_PREFIX, authorise_quote_stream
+        from marketdata.consumers import (
+            BARS_PREFIX,
+            QUOTES_PREFIX,
+            authorise_bar_stream,
+            authorise_quote_stream,
+        )
         from tradeapp.core.consumers import register_stream
 
         register_stream(QUOTES_PREFIX, authorise_quote_stream)
+        register_stream(BARS_PREFIX, authorise_bar_stream)

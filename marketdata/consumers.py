@@ -1,5 +1,6 @@
-"""Websocket streams of market data: who may subscribe to ``quotes.<SYMBOL>``, and the one spelling of
-that stream's Channels group name, shared by the publisher (the feed) and the authoriser."""
+"""Websocket streams of market data: who may subscribe to ``quotes.<SYMBOL>`` and
+``bars.<SYMBOL>.<TIMEFRAME>``, and the one spelling of those Channels group names, shared by the
+publisher (the feed) and the authorisers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from marketdata.domain import Timeframe
 from marketdata.models import Instrument
 from marketdata.selectors import MAX_SYMBOL_LENGTH
 
 QUOTES_PREFIX = "quotes"
+BARS_PREFIX = "bars"
 _NOT_IN_GROUP_NAMES = re.compile(r"[^A-Za-z0-9_.\-]")  # Channels allows ASCII alphanumerics, - _ . only
 
 
@@ -51,3 +54,26 @@ async def authorise_quote_stream(user: Any, stream: str) -> tuple[str | None, st
         symbol = stream.partition(".")[2]
         return None, f"Unknown symbol '{symbol[:40]}': no quote stream {stream[:60]!r}."
     return canonical, None
+
+
+def bar_stream(symbol: str, timeframe: Timeframe | str) -> str:
+    """Closed bars of ``symbol`` in ``timeframe``: ``("BTC/USD", "1m")`` -> ``"bars.BTC-USD.1m"``.
+
+    The symbol part is spelled exactly as in ``quote_stream``."""
+    symbol_part = quote_stream(symbol).partition(".")[2]
+    return f"{BARS_PREFIX}.{symbol_part}.{Timeframe.parse(timeframe).value}"
+
+
+async def authorise_bar_stream(user: Any, stream: str) -> tuple[str | None, str | None]:
+    """StreamAuthoriser for ``bars.*``: ``bars.<symbol>.<timeframe>`` of an active instrument, the
+    symbol spelled as ``quotes.*`` accepts it (the timeframe is last: symbols may hold dots)."""
+    body, _, timeframe = stream.partition(".")[2].rpartition(".")
+    try:
+        frame = Timeframe.parse(timeframe)
+    except ValueError:
+        allowed = ", ".join(member.value for member in Timeframe)
+        return None, f"Unknown timeframe {timeframe[:10]!r} in {stream[:60]!r}: expected one of {allowed}."
+    canonical, problem = await authorise_quote_stream(user, f"{QUOTES_PREFIX}.{body}")
+    if canonical is None:
+        return None, problem
+    return f"{BARS_PREFIX}.{canonical.partition('.')[2]}.{frame.value}", None

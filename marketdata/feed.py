@@ -6,9 +6,10 @@ Three threads, so that nothing slow sits between a quote and the browsers:
 - **main** (``LiveFeed.run``): takes what arrived together as one batch (normally one provider tick:
   every symbol's quote at one instant, so batching adds no waiting), screens it (a bad quote is counted
   and logged, never a crash), writes the newest quote per symbol to Redis in one pipeline, publishes
-  each to ``quote_stream(symbol)`` with its sequence number (``marketdata.fanout``: all streams of the
-  batch in two Redis round trips, on one long-lived asyncio loop whose channel-layer connections are
-  reused), and feeds a per-symbol ``BarBuilder``. Once a second, when it has caught up, it also closes
+  each to ``quote_stream(symbol)`` with its sequence number (``marketdata.fanout``: the batch's sequence
+  numbers in one Redis round trip, then one PUBLISH per stream, on one long-lived asyncio loop whose
+  channel-layer connections are reused), and feeds a per-symbol ``BarBuilder``. Once a second, when it
+  has caught up, it also closes
   bars whose minute ended more than ``grace`` ago without a newer quote (a market that just closed).
 - **writer**: upserts closed 1m bars (``upsert_bars``), rolls up the 5m/15m/1h bars and the daily bar
   they complete (``ingest.roll_up``), and after the commit emits "bar closed": live handlers
@@ -158,7 +159,7 @@ class _SymbolBars:
 
 class _Publisher:
     """Sends on one long-lived event loop (the channel layer keeps its connections per loop), all of a
-    batch's events at once (``marketdata.fanout``: two Redis round trips however many streams)."""
+    batch's events at once (``marketdata.fanout``)."""
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()

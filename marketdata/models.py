@@ -83,6 +83,32 @@ class Bar(models.Model):
         return f"{self.instrument_id} {self.timeframe} {self.open_time:%Y-%m-%d %H:%M}"
 
 
+class BarChunk(models.Model):
+    """A derived, disposable cache of one bucket of bars (a UTC day of intraday bars, a month of 1h, a
+    year of 1d) packed as float arrays for ``selectors.bars_frame``. Never written by hand: triggers on
+    ``marketdata_bar`` (migration 0002) create the row and bump ``version`` and clear ``payload`` in the
+    same transaction as every insert, update or delete of a bar in the bucket; a reader fills
+    ``payload`` only if ``version`` is still the one it read before reading the bars. Deleting any or
+    all rows is always safe (the next read rebuilds them)."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    timeframe = models.CharField(max_length=4, choices=TIMEFRAME_CHOICES)
+    bucket = models.DateField()
+    version = models.BigIntegerField(default=1)
+    bar_count = models.IntegerField(null=True, blank=True)
+    payload = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "timeframe", "bucket"], name="bar_chunk_unique_bucket"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.timeframe} {self.bucket} v{self.version}"
+
+
 class Watchlist(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlists")
     name = models.CharField(max_length=80)

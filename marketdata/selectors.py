@@ -7,7 +7,6 @@ because a slash is awkward in URLs and stream names. An exact spelling wins over
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,13 +19,13 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Upper
 
+from marketdata import frames
 from marketdata import quotes as quote_store
 from marketdata.domain import Bar, Quote, Timeframe, ensure_utc
 from marketdata.models import Instrument, Watchlist, WatchlistItem
 from tradeapp.core.errors import DomainError, NotFound
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 MAX_SYMBOL_LENGTH = 32  # Instrument.symbol's column width
@@ -308,41 +307,6 @@ def bars_page(
     return BarPage(bars, bars[-1].open_time if has_more and bars else None)
 
 
-# bars_frame asks PostgreSQL for ONE row holding one binary array per column (``array_send``), so the
-# client builds no Python object per bar: numpy reads each array in place. Every element is fixed width
-# and not NULL (a missing trade_count travels as -1; sound bars never have a negative count).
-_PG_EPOCH_MICROSECONDS = 946_684_800 * 1_000_000  # timestamptz counts microseconds from 2000-01-01 UTC
-_ARRAY_HEADER = struct.Struct(">iiiii")  # ndim, has-nulls flag, element type, length, lower bound
-_FRAME_ARRAYS = (  # (name, SQL expression, big-endian element type)
-    ("open_time", "open_time", ">i8"),
-    ("open", "open::float8", ">f8"),  # numeric -> float8 is correctly rounded (via its text form)
-    ("high", "high::float8", ">f8"),
-    ("low", "low::float8", ">f8"),
-    ("close", "close::float8", ">f8"),
-    ("volume", "volume::float8", ">f8"),
-    ("trade_count", "coalesce(trade_count, -1)", ">i4"),
-)
-_FRAME_QUERY = (
-    "SELECT count(*), "  # noqa: S608 - constants only
-    + ", ".join(
-        f"array_send(array_agg({expression} ORDER BY open_time))" for _, expression, _ in _FRAME_ARRAYS
-    )
-    + " FROM marketdata_bar"
-    " WHERE instrument_id = %s AND timeframe = %s AND open_time >= %s AND open_time < %s"
-)
-
-
-def _array_values(raw: bytes, count: int, element: str) -> np.ndarray:
-    """The elements of a one-dimensional, NULL-free binary array of ``count`` fixed-width values."""
-    import numpy as np
-
-    ndim, has_nulls, _, length, _ = _ARRAY_HEADER.unpack_from(raw)
-    if (ndim, has_nulls, length) != (1, 0, count):
-        raise RuntimeError(f"unexpected array from PostgreSQL: ndim={ndim} nulls={has_nulls} length={length}")
-    pairs = np.frombuffer(raw, dtype=[("size", ">i4"), ("value", element)], offset=_ARRAY_HEADER.size)
-    return pairs["value"].astype(np.dtype(element).newbyteorder("="))
-
-
 def bars_frame(
     instrument: Instrument | int, timeframe: Timeframe | str, start: datetime, end: datetime
 ) -> pd.DataFrame:
@@ -351,39 +315,19 @@ def bars_frame(
     double to the stored decimal), nullable Int64 ``trade_count``. Floats are for analysis and
     backtests; use :func:`bars_page` for exact values.
 
-    One query, one result row, no per-bar Python objects: the time goes into PostgreSQL's scan and its
-    numeric -> float8 conversions (~9 ms of client CPU for 120,000 bars; see the report of the change
-    that added this for timings)."""
+    Reads through the per-bucket cache of ``marketdata.frames`` (never stale: see there), so a warm
+    read of a quarter of 1-minute bars is a copy of ~90 packed arrays."""
     import numpy as np
     import pandas as pd
-    import psycopg
 
     frame = Timeframe.parse(timeframe)
-    start, end = ensure_utc(start), ensure_utc(end)
-    connection.ensure_connection()
-    # Django's cursors bind client-side and return text; this one (same connection and transaction)
-    # binds server-side and returns binary, which numpy can read directly.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_FRAME_QUERY, [_instrument_id(instrument), frame.value, start, end], binary=True)
-        count, *arrays = cursor.fetchone() or (0,)
-    values = (
-        {
-            name: _array_values(raw, count, element)
-            for (name, _, element), raw in zip(_FRAME_ARRAYS, arrays, strict=True)
-        }
-        if count
-        else {
-            name: np.empty(0, dtype=np.dtype(element).newbyteorder("=")) for name, _, element in _FRAME_ARRAYS
-        }
-    )
-    nanoseconds = (values["open_time"].astype(np.int64) + _PG_EPOCH_MICROSECONDS) * 1000
+    columns = frames.read_columns(_instrument_id(instrument), frame, ensure_utc(start), ensure_utc(end))
+    counts = columns["trade_count"].astype(np.int64)
     return pd.DataFrame(
         {
-            "open_time": pd.DatetimeIndex(nanoseconds.view("datetime64[ns]")).tz_localize(UTC),
-            **{name: values[name].astype(np.float64) for name in ("open", "high", "low", "close", "volume")},
-            "trade_count": pd.arrays.IntegerArray(
-                values["trade_count"].astype(np.int64), values["trade_count"] < 0
-            ),
+            "open_time": pd.DatetimeIndex(columns["open_time"].astype("datetime64[ns]")).tz_localize(UTC),
+            **{name: columns[name].astype(np.float64) for name in ("open", "high", "low", "close", "volume")},
+            "trade_count": pd.arrays.IntegerArray(counts, counts < 0),
         }
     )
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from accounts.models import ApiToken, User
-from tradeapp.testing.browser import DESKTOP, PHONE, BrowserTestCase
+from tradeapp.testing.browser import PHONE, BrowserTestCase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,9 +24,8 @@ class BrowserJourneyTests(BrowserTestCase):
         with sync_playwright() as playwright:
             browser = self.launch(playwright)
             try:
-                desktop = browser.new_context(viewport=DESKTOP, color_scheme="light")
-                page = desktop.new_page()
-                self.watch(page)
+                page = self.open_page(browser)
+                desktop = page.context
 
                 # Sign up through the form; it logs in and lands on the dashboard.
                 page.goto(self.url("/accounts/signup/"))
@@ -133,13 +132,10 @@ class BrowserJourneyTests(BrowserTestCase):
         with sync_playwright() as playwright:
             browser = self.launch(playwright)
             try:
-                page = browser.new_page(viewport=DESKTOP)
-                self.watch(page)
-                page.goto(self.url("/accounts/login/"))
-                page.get_by_label("Username").fill("idle-watcher")
-                page.get_by_label("Password").fill("a-long-passphrase-9")
-                page.get_by_role("button", name="Log in").click()
-                expect(page.locator("#conn-state")).to_have_text("live")
+                # No saved theme: the page follows the system's dark preference.
+                page = self.open_page(browser, color_scheme="dark")
+                self.log_in(page, "idle-watcher", "a-long-passphrase-9")
+                expect(page.locator("html")).to_have_attribute("data-theme", "dark")
                 page.evaluate(
                     """window.connectionChanges = [];
                     document.addEventListener("tradeapp:connection",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,7 +14,8 @@ from rest_framework.views import APIView
 
 from marketdata import indicators, selectors, services
 from marketdata.api import serializers as s
-from marketdata.models import Watchlist
+from marketdata.domain import Timeframe
+from marketdata.models import Instrument, Watchlist
 from marketdata.quotes import latest_quotes, quote_payload
 from tradeapp.core import clock
 from tradeapp.core.api import validated
@@ -123,6 +125,14 @@ class QuoteListView(APIView):
         return Response({"quotes": rows})
 
 
+def _bars_window(query: dict[str, Any]) -> tuple[Instrument, Timeframe, datetime, datetime]:
+    """The instrument and checked window of a bars-like query (``end`` defaults to now)."""
+    timeframe, start = query["timeframe"], query["start"]
+    end = query.get("end") or clock.now()
+    selectors.check_bar_window(timeframe, start, end)
+    return selectors.instrument_by_symbol(query["symbol"]), timeframe, start, end
+
+
 class BarListView(APIView):
     @extend_schema(
         parameters=[s.BarsQuerySerializer],
@@ -137,10 +147,7 @@ class BarListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(s.BarsQuerySerializer, _query(request))
-        timeframe, start = query["timeframe"], query["start"]
-        end = query.get("end") or clock.now()
-        selectors.check_bar_window(timeframe, start, end)
-        instrument = selectors.instrument_by_symbol(query["symbol"])
+        instrument, timeframe, start, end = _bars_window(query)
         page = selectors.bars_page(
             instrument, timeframe, start, end, limit=query["limit"], after=query.get("cursor")
         )
@@ -244,10 +251,7 @@ class IndicatorListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(s.IndicatorsQuerySerializer, _query(request))
-        timeframe, start = query["timeframe"], query["start"]
-        end = query.get("end") or clock.now()
-        selectors.check_bar_window(timeframe, start, end)
-        instrument = selectors.instrument_by_symbol(query["symbol"])
+        instrument, timeframe, start, end = _bars_window(query)
         specs = query["names"]
         since = selectors.warmup_start(instrument, timeframe, start, max(spec.warmup for spec in specs))
         frame = selectors.bars_frame(instrument, timeframe, since, end)

@@ -23,7 +23,7 @@ from marketdata.providers.simulator import SimulatorProvider
 from marketdata.quotes import QUOTE_KEY, quote_payload, store_quotes
 from marketdata.services import sync_instruments, upsert_bars
 from tradeapp.core.realtime import publish, redis_client
-from tradeapp.testing.browser import DESKTOP, PHONE, BrowserTestCase
+from tradeapp.testing.browser import PHONE, BrowserTestCase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,14 +86,9 @@ class MarketPagesBrowserTests(BrowserTestCase):
         with sync_playwright() as playwright:
             browser = self.launch(playwright)
             try:
-                desktop = browser.new_context(viewport=DESKTOP, color_scheme="light")
-                page = desktop.new_page()
-                self.watch(page)
-                page.goto(self.url("/accounts/login/"))
-                page.get_by_label("Username").fill("chartist")
-                page.get_by_label("Password").fill(PASSWORD)
-                page.get_by_role("button", name="Log in").click()
-                expect(page.locator("#conn-state")).to_have_text("live")
+                page = self.open_page(browser)
+                desktop = page.context
+                self.log_in(page, "chartist", PASSWORD)
 
                 # The watchlist: the default list, quotes, sparklines, live ticks that flash.
                 page.get_by_role("link", name="Markets").click()

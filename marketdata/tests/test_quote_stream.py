@@ -97,3 +97,23 @@ async def test_other_spellings_join_the_canonical_stream(user, instruments):
     assert (event["stream"], event["seq"]) == ("quotes.BTC-USD", seq)
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
+
+
+async def test_bar_streams_are_authorised_like_quote_streams(user, instruments):
+    from marketdata.streams import bar_stream
+
+    communicator = await connected(user)
+
+    replies = await subscribe(
+        communicator, "bars.btc-usd.1m", "bars.AAPL.1h", "bars.AAPL.2m", "bars.NOPE.1m", "bars.AAPL"
+    )
+    seq = await realtime.apublish(bar_stream("BTC/USD", "1m"), "bar", {"symbol": "BTC/USD"})
+    event = await communicator.receive_json_from(timeout=5)
+
+    errors = [(reply["stream"], reply["message"]) for reply in replies if reply["type"] == "error"]
+    assert [stream for stream, _ in errors] == ["bars.AAPL.2m", "bars.NOPE.1m", "bars.AAPL"]
+    assert "Unknown timeframe '2m'" in errors[0][1]
+    assert "Unknown symbol 'NOPE'" in errors[1][1]
+    assert replies[-1] == {"type": "subscribed", "streams": ["bars.BTC-USD.1m", "bars.AAPL.1h"]}
+    assert (event["stream"], event["event"], event["seq"]) == ("bars.BTC-USD.1m", "bar", seq)
+    await communicator.disconnect()

@@ -33,9 +33,15 @@
   var themeToggle = document.getElementById("theme-toggle");
 
   function currentTheme() {
-    var chosen = root.getAttribute("data-theme");
-    if (chosen === "light" || chosen === "dark") return chosen;
-    return darkQuery && darkQuery.matches ? "dark" : "light";
+    return root.getAttribute("data-theme") === "dark" ? "dark" : "light";
+  }
+
+  function savedTheme() {
+    try {
+      return window.localStorage.getItem(THEME_KEY);
+    } catch (error) {
+      return null;
+    }
   }
 
   function labelThemeToggle() {
@@ -47,24 +53,33 @@
     themeToggle.setAttribute("title", label);
   }
 
-  function setTheme(theme) {
+  function applyTheme(theme) {
     root.setAttribute("data-theme", theme);
+    labelThemeToggle();
+    document.dispatchEvent(new CustomEvent("tradeapp:theme", { detail: { theme: theme } }));
+  }
+
+  function setTheme(theme) {
     try {
       window.localStorage.setItem(THEME_KEY, theme);
     } catch (error) {
       /* not persisted; still applied to this page */
     }
-    labelThemeToggle();
-    document.dispatchEvent(new CustomEvent("tradeapp:theme", { detail: { theme: theme } }));
+    applyTheme(theme);
+  }
+
+  /* without a saved choice the page follows the system theme, also when it changes */
+  if (darkQuery && darkQuery.addEventListener) {
+    darkQuery.addEventListener("change", function (event) {
+      var saved = savedTheme();
+      if (saved !== "light" && saved !== "dark") applyTheme(event.matches ? "dark" : "light");
+    });
   }
 
   if (themeToggle) {
     themeToggle.addEventListener("click", function () {
       setTheme(currentTheme() === "dark" ? "light" : "dark");
     });
-    if (darkQuery && darkQuery.addEventListener) {
-      darkQuery.addEventListener("change", labelThemeToggle);
-    }
     labelThemeToggle();
   }
 

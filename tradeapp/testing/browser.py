@@ -77,6 +77,23 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
     def url(self, path: str) -> str:
         return self.live_server_url + path
 
+    def open_page(self, browser: Any, *, viewport: dict[str, int] = DESKTOP, **options: Any) -> Any:
+        """A watched page in a new browser context (light theme unless ``color_scheme`` says not)."""
+        options.setdefault("color_scheme", "light")
+        page = browser.new_context(viewport=viewport, **options).new_page()
+        self.watch(page)
+        return page
+
+    def log_in(self, page: Any, username: str, password: str) -> None:
+        """Log in through the form; returns once the page's websocket is live."""
+        from playwright.sync_api import expect
+
+        page.goto(self.url("/accounts/login/"))
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.locator("#conn-state")).to_have_text("live")
+
     def assert_no_horizontal_overflow(self, page: Any) -> None:
         width = page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= PHONE["width"] + 1, f"{page.url} is {width}px wide on a {PHONE['width']}px phone"
