@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts import services
 from accounts.models import ApiToken, TradingAccount, User
 
 
@@ -29,11 +32,38 @@ class TradingAccountAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "kind", "status", "cash", "starting_cash", "base_currency", "created_at"]
     list_filter = ["kind", "status", "base_currency", "created_at"]
     search_fields = ["name", "owner__username", "owner__email", "id"]
-    readonly_fields = ["id", "owner", "kind", "cash", "starting_cash", "created_at", "updated_at", "reset_at"]
+    readonly_fields = [
+        "id",
+        "owner",
+        "kind",
+        "cash",
+        "starting_cash",
+        "status",
+        "halted_reason",
+        "created_at",
+        "updated_at",
+        "reset_at",
+    ]
     list_select_related = ["owner"]
+    actions = ["halt_accounts", "resume_accounts"]
 
     def has_add_permission(self, request: object) -> bool:
         return False  # accounts are opened through accounts.services (funded, named, counted)
+
+    @admin.action(description="Halt the selected accounts (cancel their open orders, refuse new ones)")
+    def halt_accounts(self, request: HttpRequest, queryset: QuerySet[TradingAccount]) -> None:
+        from orders.services import cancel_all_orders
+
+        for account in queryset:
+            services.halt_account(account_id=account.pk, reason=f"Halted by {request.user}.")
+            cancel_all_orders(account=account, note=("account_halted", "Canceled: the account was halted."))
+        self.message_user(request, f"Halted {queryset.count()} account(s).", messages.WARNING)
+
+    @admin.action(description="Resume trading on the selected accounts")
+    def resume_accounts(self, request: HttpRequest, queryset: QuerySet[TradingAccount]) -> None:
+        for account in queryset:
+            services.resume_account(account_id=account.pk)
+        self.message_user(request, f"Resumed {queryset.count()} account(s).", messages.SUCCESS)
 
 
 @admin.register(ApiToken)

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from accounts.models import AccountKind, AccountStatus, ApiToken, TradingAccount, User
 from tradeapp.core import clock
@@ -89,13 +90,17 @@ def open_paper_account(
             raise DomainError("duplicate_name", "You already have an account with that name.", "name")
         try:
             with transaction.atomic():
-                return TradingAccount.objects.create(
+                account = TradingAccount.objects.create(
                     owner=owner, name=name, kind=AccountKind.PAPER, starting_cash=amount, cash=amount
                 )
         except IntegrityError as error:
             raise DomainError(
                 "duplicate_name", "You already have an account with that name.", "name"
             ) from error
+        from portfolio.services import record_opening_deposit
+
+        record_opening_deposit(account=account)
+        return account
 
 
 def ensure_paper_account(*, owner: User) -> TradingAccount:
@@ -107,12 +112,18 @@ def ensure_paper_account(*, owner: User) -> TradingAccount:
 def reset_paper_account(
     *, owner: User, account_id: object, starting_cash: Decimal | str | int | None = None
 ) -> TradingAccount:
-    """Start a paper account over with ``starting_cash`` (default: its current starting cash)."""
+    """Start a paper account over with ``starting_cash`` (default: its current starting cash): its
+    orders, fills, positions, ledger and equity history are deleted, its cash is the new deposit."""
+    from orders.services import wipe_orders
+    from portfolio.services import record_opening_deposit, wipe_portfolio
+
     with transaction.atomic():
         account = _lock_owned_account(owner=owner, account_id=account_id)
         if not account.is_paper:
             raise Conflict("not_paper", "Only paper accounts can be reset.")
         amount = account.starting_cash if starting_cash is None else _clean_starting_cash(starting_cash)
+        wipe_portfolio(account=account)
+        wipe_orders(account=account)
         account.starting_cash = amount
         account.cash = amount
         account.status = AccountStatus.ACTIVE
@@ -121,6 +132,35 @@ def reset_paper_account(
         account.save(
             update_fields=["starting_cash", "cash", "status", "halted_reason", "reset_at", "updated_at"]
         )
+        record_opening_deposit(account=account)
+        return account
+
+
+def add_to_cash(*, account: TradingAccount, amount: Decimal) -> Decimal:
+    """Move the account's cash by ``amount`` (signed) and return the new balance. Call inside the
+    transaction that writes the matching ledger entries, with the account row locked. The database
+    refuses a negative balance (IntegrityError): callers check buying power first."""
+    TradingAccount.objects.filter(pk=account.pk).update(cash=F("cash") + amount, updated_at=clock.now())
+    account.cash = TradingAccount.objects.values_list("cash", flat=True).get(pk=account.pk)
+    return account.cash
+
+
+def halt_account(*, account_id: object, reason: str) -> TradingAccount:
+    """Halt one account (admin): new orders are refused with ``account_halted``."""
+    with transaction.atomic():
+        account = TradingAccount.objects.select_for_update().get(pk=account_id)
+        account.status = AccountStatus.HALTED
+        account.halted_reason = reason[:200] or "Halted by an administrator."
+        account.save(update_fields=["status", "halted_reason", "updated_at"])
+        return account
+
+
+def resume_account(*, account_id: object) -> TradingAccount:
+    with transaction.atomic():
+        account = TradingAccount.objects.select_for_update().get(pk=account_id)
+        account.status = AccountStatus.ACTIVE
+        account.halted_reason = ""
+        account.save(update_fields=["status", "halted_reason", "updated_at"])
         return account
 
 

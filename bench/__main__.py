@@ -1,6 +1,7 @@
 """``python -m bench`` (``make bench``): run the market-data benchmarks and print the figures.
 
-    python -m bench                      # all three: backfill, range read, feed latency
+    python -m bench                      # all: backfill, range read, feed latency, order round trip
+    python -m bench --only trading       # REST order -> fill latency, throughput, pgbench, profile
     python -m bench --only feed --fanout 5 10
     python -m bench --json var/bench/results.json
     python -m bench --only feed --web-processes 2
@@ -21,7 +22,7 @@ from bench import environment
 from bench.stats import heading, show
 from tradeapp.embedded import var_dir
 
-PARTS = ("backfill", "range", "feed")
+PARTS = ("backfill", "range", "feed", "trading")
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     logs = var_dir() / "bench"
     results: dict[str, object] = {}
     try:
-        from bench import backfill_speed, feed_latency, range_read, server
+        from bench import backfill_speed, feed_latency, range_read, server, trading
         from tradeapp.core import clock
 
         heading("Machine")
@@ -53,6 +54,9 @@ def main() -> None:
             with server.daphnes(logs, args.web_processes) as daphnes:
                 results["feed_latency"] = feed_latency.run([d.port for d in daphnes], args.fanout, logs)
                 results["feed_latency_setup"] = {"web_processes": args.web_processes}
+        if "trading" in args.only:
+            with server.daphnes(logs, max(args.web_processes, 2)) as daphnes:
+                results["trading"] = trading.run([d.port for d in daphnes], bench_env.admin_url)
     finally:
         if not args.keep:
             environment.cleanup(bench_env)

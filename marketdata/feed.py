@@ -46,7 +46,7 @@ from marketdata import calendar, ingest
 from marketdata.aggregate import BarBuilder, daily_label_for
 from marketdata.domain import AssetClass, Bar, Quote, Timeframe, ensure_utc, quote_problems
 from marketdata.fanout import Publication, publish_events
-from marketdata.hooks import BarClosed, dispatch_bar_closed
+from marketdata.hooks import BarClosed, dispatch_bar_closed, dispatch_quotes
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataProvider, ProviderError
 from marketdata.quotes import quote_payload, store_quotes
@@ -517,14 +517,15 @@ class LiveFeed:
             self.report.stored_quotes += store_quotes(quotes)
         except (RedisError, OSError) as error:
             self.report.note(f"storing {len(quotes)} quotes failed: {error}")
-        if self._publisher is None:
-            return
-        publications = [(quote_stream(q.symbol), "quote", quote_payload(q)) for q in quotes]
-        try:
-            self.report.published += self._publisher.publish(publications)
-        except (RedisError, OSError) as error:
-            self.report.publish_errors += 1
-            self.report.note(f"publishing {len(quotes)} quotes failed: {error}")
+        if self._publisher is not None:
+            publications = [(quote_stream(q.symbol), "quote", quote_payload(q)) for q in quotes]
+            try:
+                self.report.published += self._publisher.publish(publications)
+            except (RedisError, OSError) as error:
+                self.report.publish_errors += 1
+                self.report.note(f"publishing {len(quotes)} quotes failed: {error}")
+        if self.enqueue:
+            dispatch_quotes(quotes)  # after publishing: the browsers' latency does not wait for it
 
     def _publish_bar_events(self) -> None:
         if self._publisher is None:

@@ -12,6 +12,10 @@ Two kinds of handler, so each runs exactly once per bar:
   ``BarClosed.key`` (instrument, timeframe, open time). The usual shape is a handler that enqueues the
   app's own task on its own queue.
 
+A second, lighter hook, ``on_quotes(fn)``, hands each batch of quotes the live feed stored to live
+handlers (in the feed process, after the quotes are in Redis): the paper broker uses it to wake the
+evaluation of resting orders for symbols that have any.
+
 Register at import time (``AppConfig.ready``) so the feed and every worker see the same handlers. A
 handler that raises is logged and the other handlers still run.
 """
@@ -22,7 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from marketdata.domain import Bar
+from marketdata.domain import Bar, Quote
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,30 @@ def remove_bar_closed_handler(handler: BarClosedHandler) -> None:
     for handlers in (_live, _durable):
         if handler in handlers:
             handlers.remove(handler)
+
+
+QuotesHandler = Callable[[list[Quote]], object]
+_quote_handlers: list[QuotesHandler] = []
+
+
+def on_quotes(handler: QuotesHandler) -> QuotesHandler:
+    """Register a live handler for each stored batch of quotes (registering twice is a no-op)."""
+    if handler not in _quote_handlers:
+        _quote_handlers.append(handler)
+    return handler
+
+
+def dispatch_quotes(quotes: list[Quote]) -> int:
+    """Call the quote handlers with one batch; returns how many completed without error."""
+    completed = 0
+    for handler in _quote_handlers:
+        try:
+            handler(quotes)
+        except Exception:  # another app's bug must not stop the feed (logged with its traceback)
+            logger.exception("quotes handler %r failed", handler)
+        else:
+            completed += 1
+    return completed
 
 
 def dispatch_bar_closed(event: BarClosed, *, durable: bool = False) -> int:

@@ -26,4 +26,16 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(hour=3, minute=17),
         "options": {"queue": "ingest", "expires": 6 * 3600},
     },
+    # DAY orders end at the session close (NYSE calendar; UTC midnight for crypto).
+    "orders.expire_orders": {
+        "task": "orders.expire_orders",
+        "schedule": 30.0,
+        "options": {"queue": "orders", "expires": 25},
+    },
+    # Equity of every account at the UTC day's start: the base of day P&L and of the equity curve.
+    "portfolio.snapshot_equity": {
+        "task": "portfolio.snapshot_equity",
+        "schedule": crontab(hour=0, minute=0),
+        "options": {"queue": "orders", "expires": 3600},
+    },
 }

@@ -242,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderSideEnum": ["buy", "sell"],
+        "PositionSideEnum": ["long", "short"],
+    },
 }
 
 # --- Security ----------------------------------------------------------------------------------------
@@ -267,6 +271,13 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # --- Trading defaults --------------------------------------------------------------------------------
 PAPER_STARTING_CASH = env.str("PAPER_STARTING_CASH", default="100000.00")
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
+# The paper broker's fill model (orders.matching): adverse slippage on market and stop fills, in basis
+# points, and commission in basis points of notional plus a fixed amount per share (0: commission-free).
+PAPER_SLIPPAGE_BPS = env.str("PAPER_SLIPPAGE_BPS", default="0")
+PAPER_COMMISSION_BPS = env.str("PAPER_COMMISSION_BPS", default="0")
+PAPER_COMMISSION_PER_SHARE = env.str("PAPER_COMMISSION_PER_SHARE", default="0")
+# A quote older than this does not fill orders on submission (the order rests until a fresh one).
+QUOTE_MAX_AGE_SECONDS = env.int("QUOTE_MAX_AGE_SECONDS", default=120)
 
 # --- Market data -------------------------------------------------------------------------------------
 # Which provider serves history and live quotes (a name in marketdata.ingest.PROVIDERS).

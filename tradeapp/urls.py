@@ -10,6 +10,8 @@ from tradeapp.core import health, views
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("marketdata.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("portfolio.api.urls")),
 ]
 
 urlpatterns = [

@@ -27,9 +27,18 @@ class UserFactory(factory.django.DjangoModelFactory):
 class TradingAccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TradingAccount
+        skip_postgeneration_save = True
 
     owner = factory.SubFactory(UserFactory, paper_account=False)
     name = factory.Sequence(lambda n: f"Paper {n}")
     kind = AccountKind.PAPER
     starting_cash = Decimal("100000.00")
     cash = factory.LazyAttribute(lambda a: a.starting_cash)
+
+    @factory.post_generation
+    def deposit(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """Fund it the way accounts.services does: a ledger entry for the starting cash."""
+        if create:
+            from portfolio.services import record_opening_deposit
+
+            record_opening_deposit(account=self)

@@ -1,0 +1,239 @@
+"""Orders API shapes: input serializers (strict: unknown fields refused) apart from output ones.
+Decimals travel as strings so no client ever parses money into a float."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from orders.models import Fill, Order, OrderEvent
+from orders.states import OrderClass, OrderStatus, OrderType, Side, TimeInForce
+from tradeapp.core.api import StrictInputSerializer
+from tradeapp.core.decimals import normalize
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(normalize(value))
+
+
+def _utc(value: Any) -> str | None:
+    from marketdata.api.serializers import utc_text
+
+    return None if value is None else utc_text(value)
+
+
+def _decimal(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=28, decimal_places=10, **kwargs)
+
+
+class LegInputSerializer(StrictInputSerializer):
+    type = serializers.ChoiceField(
+        choices=[OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP],
+        required=False,
+    )
+    limit_price = _decimal(required=False)
+    stop_price = _decimal(required=False)
+    trail_price = _decimal(required=False, help_text="trailing stop leg: offset in price")
+    trail_percent = _decimal(required=False, help_text="trailing stop leg: offset in percent")
+
+
+class OrderCreateSerializer(StrictInputSerializer):
+    symbol = serializers.CharField(max_length=40)
+    side = serializers.ChoiceField(choices=[s.value for s in Side])
+    type = serializers.ChoiceField(choices=[t.value for t in OrderType])
+    quantity = _decimal(required=False, help_text="units (fractional where the instrument allows)")
+    notional = _decimal(required=False, help_text="dollars instead of quantity (market orders)")
+    limit_price = _decimal(required=False)
+    stop_price = _decimal(required=False)
+    trail_price = _decimal(required=False, help_text="trailing stop: offset in price")
+    trail_percent = _decimal(required=False, help_text="trailing stop: offset in percent (2.5 = 2.5 %)")
+    time_in_force = serializers.ChoiceField(choices=[t.value for t in TimeInForce], default=TimeInForce.DAY)
+    order_class = serializers.ChoiceField(choices=[c.value for c in OrderClass], default=OrderClass.SIMPLE)
+    take_profit = LegInputSerializer(required=False, help_text="bracket / OTO: the limit exit")
+    stop_loss = LegInputSerializer(required=False, help_text="bracket / OTO / OCO: the stop exit")
+    client_order_id = serializers.CharField(max_length=64, required=False, allow_blank=False)
+
+
+class OrderReplaceSerializer(StrictInputSerializer):
+    quantity = _decimal(required=False, help_text="the new total quantity")
+    limit_price = _decimal(required=False)
+    stop_price = _decimal(required=False)
+    trail_price = _decimal(required=False)
+    trail_percent = _decimal(required=False)
+    time_in_force = serializers.ChoiceField(choices=[t.value for t in TimeInForce], required=False)
+    client_order_id = serializers.CharField(max_length=64, required=False, allow_blank=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                {"quantity": ["Change at least one field."]}, code="nothing_to_change"
+            )
+        return attrs
+
+
+class OrderQuerySerializer(StrictInputSerializer):
+    status = serializers.ChoiceField(
+        choices=["open", "closed", *[s.value for s in OrderStatus]],
+        required=False,
+        help_text="or open/closed",
+    )
+    symbol = serializers.CharField(max_length=40, required=False)
+    side = serializers.ChoiceField(choices=[s.value for s in Side], required=False)
+    since = serializers.DateTimeField(required=False, help_text="created at or after (ISO 8601)")
+    until = serializers.DateTimeField(required=False, help_text="created before (ISO 8601)")
+    cursor = serializers.CharField(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=500, required=False)
+    export = serializers.ChoiceField(choices=["csv"], required=False, help_text="csv: download as CSV")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError(
+                {"since": ["since must be before until."]}, code="invalid_range"
+            )
+        return attrs
+
+
+class FillSerializer(serializers.ModelSerializer):
+    symbol = serializers.CharField(source="instrument.symbol")
+    order_id = serializers.UUIDField(source="order.id")
+    quantity = serializers.SerializerMethodField()
+    price = serializers.SerializerMethodField()
+    commission = serializers.SerializerMethodField()
+    realized_pnl = serializers.SerializerMethodField()
+    executed_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Fill
+        fields = [
+            "id",
+            "order_id",
+            "symbol",
+            "side",
+            "sequence",
+            "quantity",
+            "price",
+            "commission",
+            "realized_pnl",
+            "executed_at",
+        ]
+
+    def get_quantity(self, fill: Fill) -> str:
+        return _text(fill.quantity)
+
+    def get_price(self, fill: Fill) -> str:
+        return _text(fill.price)
+
+    def get_commission(self, fill: Fill) -> str:
+        return _text(fill.commission)
+
+    def get_realized_pnl(self, fill: Fill) -> str:
+        return _text(fill.realized_pnl)
+
+    def get_executed_at(self, fill: Fill) -> str:
+        return _utc(fill.executed_at)
+
+
+_DECIMALS = [
+    "quantity",
+    "notional",
+    "filled_quantity",
+    "average_fill_price",
+    "limit_price",
+    "stop_price",
+    "trail_amount",
+    "trail_percent",
+    "water_mark",
+    "reserved_cash",
+]
+_TIMES = ["created_at", "updated_at", "closed_at", "expires_at"]
+
+
+class OrderSerializer(serializers.Serializer):
+    """An order as clients see it (decimals as strings, times ISO 8601 UTC)."""
+
+    id = serializers.UUIDField()
+    account_id = serializers.UUIDField()
+    client_order_id = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField(source="instrument.symbol")
+    side = serializers.CharField()
+    type = serializers.CharField(source="order_type")
+    order_class = serializers.CharField()
+    time_in_force = serializers.CharField()
+    status = serializers.CharField()
+    quantity = serializers.CharField()
+    notional = serializers.CharField(allow_null=True)
+    filled_quantity = serializers.CharField()
+    remaining_quantity = serializers.CharField()
+    average_fill_price = serializers.CharField(allow_null=True)
+    limit_price = serializers.CharField(allow_null=True)
+    stop_price = serializers.CharField(allow_null=True)
+    trail_amount = serializers.CharField(allow_null=True, help_text="trailing stop offset in price")
+    trail_percent = serializers.CharField(allow_null=True)
+    water_mark = serializers.CharField(allow_null=True, help_text="trailing stop's best price so far")
+    triggered = serializers.BooleanField()
+    reserved_cash = serializers.CharField()
+    reason_code = serializers.CharField(allow_blank=True)
+    reason_message = serializers.CharField(allow_blank=True)
+    source = serializers.CharField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    leg_role = serializers.CharField(allow_blank=True)
+    replaces_id = serializers.UUIDField(allow_null=True)
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+    closed_at = serializers.CharField(allow_null=True)
+    expires_at = serializers.CharField(allow_null=True)
+
+    def to_representation(self, order: Order) -> dict[str, Any]:
+        data = {
+            "id": str(order.pk),
+            "account_id": str(order.account_id),
+            "client_order_id": order.client_order_id,
+            "symbol": order.instrument.symbol,
+            "side": order.side,
+            "type": order.order_type,
+            "order_class": order.order_class,
+            "time_in_force": order.time_in_force,
+            "status": order.status,
+            "remaining_quantity": _text(order.remaining_quantity),
+            "triggered": order.triggered,
+            "reason_code": order.reason_code,
+            "reason_message": order.reason_message,
+            "source": order.source,
+            "parent_id": str(order.parent_id) if order.parent_id else None,
+            "leg_role": order.leg_role,
+            "replaces_id": str(order.replaces_id) if order.replaces_id else None,
+        }
+        data.update({name: _text(getattr(order, name)) for name in _DECIMALS})
+        data.update({name: _utc(getattr(order, name)) for name in _TIMES})
+        return data
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["sequence", "kind", "status", "reason_code", "message", "data", "created_at"]
+
+
+class OrderDetailSerializer(OrderSerializer):
+    events = OrderEventSerializer(many=True)
+    fills = FillSerializer(many=True)
+    legs = OrderSerializer(many=True)
+
+    def to_representation(self, order: Order) -> dict[str, Any]:
+        data = super().to_representation(order)
+        data["events"] = OrderEventSerializer(order.events.order_by("sequence"), many=True).data
+        data["fills"] = FillSerializer(
+            order.fills.select_related("instrument", "order").order_by("sequence"), many=True
+        ).data
+        data["legs"] = OrderSerializer(
+            order.legs.select_related("instrument").order_by("created_at"), many=True
+        ).data
+        return data
+
+
+class OrderPageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = OrderSerializer(many=True)
