@@ -19,6 +19,7 @@ from orders.models import (
     RiskSettings,
     TradingControls,
 )
+from tradeapp.core.admin import ReadOnlyAdmin
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -40,19 +41,6 @@ class OrderEventInline(ReadOnlyInline):
 class FillInline(ReadOnlyInline):
     model = Fill
     fields = ["sequence", "side", "quantity", "price", "commission", "realized_pnl", "executed_at"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Orders, events and fills are changed by the services only (and by the audit trail never)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Order)

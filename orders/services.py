@@ -34,6 +34,7 @@ from marketdata.quotes import latest_quote
 from orders import contingent, matching, risk
 from orders.models import (
     OPEN_STATUS_VALUES,
+    AlgoOrder,
     LegRole,
     Order,
     OrderEvent,
@@ -110,6 +111,7 @@ class OrderRequest:
     stop_loss: LegRequest | None = None
     client_order_id: str | None = None
     source: str = OrderSource.API
+    algo_id: object = None  # the TWAP/VWAP parent this child order belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +148,75 @@ def risk_settings_of(account: TradingAccount) -> RiskSettings:
 
 
 def risk_limits(row: RiskSettings) -> risk.RiskLimits:
+    """The limits that apply: the account's own, never looser than the platform's caps."""
+    controls = trading_controls()
+
+    def capped(value: Decimal | None, cap: Decimal | int) -> Decimal:
+        cap = Decimal(cap)  # a row just created holds the int default
+        return cap if value is None else min(value, cap)
+
     return risk.RiskLimits(
-        max_position_pct=row.max_position_pct,
-        max_order_notional=row.max_order_notional,
-        max_open_orders=row.max_open_orders,
+        max_position_pct=capped(row.max_position_pct, controls.max_position_pct_cap),
+        max_order_notional=capped(row.max_order_notional, controls.max_order_notional_cap),
+        max_open_orders=min(
+            row.max_open_orders or controls.max_open_orders_cap, controls.max_open_orders_cap
+        ),
         daily_loss_limit=row.daily_loss_limit,
         exposure_limit_pct={key: to_decimal(str(value)) for key, value in row.exposure_limit_pct.items()},
-        allow_short=row.allow_short and trading_controls().shorting_permitted,
+        allow_short=row.allow_short and controls.shorting_permitted,
     )
+
+
+RISK_FIELDS = (
+    "max_position_pct",
+    "max_order_notional",
+    "max_open_orders",
+    "daily_loss_limit",
+    "exposure_limit_pct",
+    "allow_short",
+)
+
+
+def update_risk_settings(*, account: TradingAccount, **values: Any) -> RiskSettings:
+    """Set the account's own limits (None: the platform's cap applies) within the admin's bounds."""
+    from marketdata.domain import AssetClass
+
+    controls = trading_controls()
+    unknown = sorted(set(values) - set(RISK_FIELDS))
+    if unknown:
+        raise DomainError("unknown_field", "Unknown field.", unknown[0])
+    bounds = {
+        "max_position_pct": controls.max_position_pct_cap,
+        "max_order_notional": controls.max_order_notional_cap,
+        "max_open_orders": controls.max_open_orders_cap,
+    }
+    for field, cap in bounds.items():
+        value = values.get(field)
+        if value is not None and not 0 < value <= cap:
+            raise DomainError(
+                "out_of_bounds", f"{field.replace('_', ' ')} must be above 0 and at most {cap}.", field
+            )
+    if values.get("daily_loss_limit") is not None and values["daily_loss_limit"] <= 0:
+        raise DomainError("out_of_bounds", "The daily loss limit must be positive.", "daily_loss_limit")
+    exposure = values.get("exposure_limit_pct") or {}
+    for asset_class, pct in exposure.items():
+        if asset_class not in AssetClass.__members__.values() or not 0 < to_decimal(str(pct)) <= 1000:
+            raise DomainError(
+                "out_of_bounds", f"Exposure limit for {asset_class!r} is not valid.", "exposure_limit_pct"
+            )
+    if values.get("allow_short") and not controls.shorting_permitted:
+        raise DomainError(
+            "short_selling_not_permitted", "Short selling is disabled on this platform.", "allow_short"
+        )
+    with transaction.atomic():
+        _lock_account(account)
+        row = RiskSettings.objects.select_for_update().get_or_create(account=account)[0]
+        for field, value in values.items():
+            setattr(
+                row, field, {k: str(v) for k, v in value.items()} if field == "exposure_limit_pct" else value
+            )
+        row.save()
+        return row
 
 
 # --- conversions between rows and the pure model ------------------------------------------------------
@@ -560,6 +623,7 @@ def _create_row(
         expires_at=working.expires_at,
         status=OrderStatus.NEW,
         source=request.source,
+        algo_id=request.algo_id,
         leg_role=role,
         created_at=now,
         updated_at=now,
@@ -611,30 +675,7 @@ def _persist(
     if not result.changed:
         return []
     for fill in result.fills:
-        fill_row = FillRow.objects.create(
-            order=row,
-            account=account,
-            instrument=instrument,
-            sequence=fill.sequence,
-            side=fill.side,
-            quantity=fill.quantity,
-            price=fill.price,
-            commission=fill.commission,
-            executed_at=fill.ts,
-        )
-        applied = portfolio_services.apply_fill(
-            account=account,
-            instrument=instrument,
-            fill_id=fill_row.pk,
-            side=fill.side,
-            quantity=fill.quantity,
-            price=fill.price,
-            commission=fill.commission,
-            executed_at=fill.ts,
-        )
-        fill_row.realized_pnl = applied.realized_pnl
-        fill_row.save(update_fields=["realized_pnl"])
-        row.new_fill_ids = [*getattr(row, "new_fill_ids", []), str(fill_row.pk)]  # announced after commit
+        _store_fill(row, account, fill.sequence, fill.quantity, fill.price, fill.commission, fill.ts)
     working = result.order
     _copy_state(row, working)
     if result.reason is not None:
@@ -657,6 +698,44 @@ def _persist(
     if row.order_class == OrderClass.SIMPLE:
         return []
     return _run_group(row, result, account=account, instrument=instrument, quote=quote, now=now)
+
+
+def _store_fill(  # noqa: PLR0917 - the fill's own fields, in the order a fill reads
+    row: Order,
+    account: TradingAccount,
+    sequence: int,
+    quantity: Decimal,
+    price: Decimal,
+    commission: Decimal,
+    executed_at: datetime,
+) -> FillRow:
+    """Store one fill of ``row`` under its unique (order, sequence) key and apply it to the position
+    and the cash ledger (account and order rows locked). It is announced after the commit."""
+    fill_row = FillRow.objects.create(
+        order=row,
+        account=account,
+        instrument=row.instrument,
+        sequence=sequence,
+        side=row.side,
+        quantity=quantity,
+        price=price,
+        commission=commission,
+        executed_at=executed_at,
+    )
+    applied = portfolio_services.apply_fill(
+        account=account,
+        instrument=row.instrument,
+        fill_id=fill_row.pk,
+        side=row.side,
+        quantity=quantity,
+        price=price,
+        commission=commission,
+        executed_at=executed_at,
+    )
+    fill_row.realized_pnl = applied.realized_pnl
+    fill_row.save(update_fields=["realized_pnl"])
+    row.new_fill_ids = [*getattr(row, "new_fill_ids", []), str(fill_row.pk)]
+    return fill_row
 
 
 def _group_rows(row: Order) -> tuple[Order | None, list[Order]]:
@@ -1149,29 +1228,15 @@ def record_fill(report: ReportedFill) -> bool:
             return False
         if row.filled_quantity + report.quantity > row.quantity:
             raise Conflict("overfill", "The reported fill exceeds the order's quantity.", "quantity")
-        fill_row = FillRow.objects.create(
-            order=row,
-            account=account,
-            instrument=row.instrument,
-            sequence=report.sequence,
-            side=row.side,
-            quantity=report.quantity,
-            price=report.price,
-            commission=report.commission,
-            executed_at=report.executed_at,
+        _store_fill(
+            row,
+            account,
+            report.sequence,
+            report.quantity,
+            report.price,
+            report.commission,
+            report.executed_at,
         )
-        applied = portfolio_services.apply_fill(
-            account=account,
-            instrument=row.instrument,
-            fill_id=fill_row.pk,
-            side=row.side,
-            quantity=report.quantity,
-            price=report.price,
-            commission=report.commission,
-            executed_at=report.executed_at,
-        )
-        fill_row.realized_pnl = applied.realized_pnl
-        fill_row.save(update_fields=["realized_pnl"])
         fills = FillRow.objects.filter(order=row)
         totals = fills.aggregate(quantity=Sum("quantity"))
         filled = totals["quantity"] or ZERO
@@ -1188,7 +1253,205 @@ def record_fill(report: ReportedFill) -> bool:
         if target == OrderStatus.FILLED:
             row.closed_at, row.reserved_cash = now, ZERO
         row.save()
-        row.new_fill_ids = [str(fill_row.pk)]
         _append_events(row, statuses, now=now, data={"fills": [str(report.sequence)]})
         _after_commit(account, [row])
     return True
+
+
+# --- execution algorithms (TWAP / VWAP) ----------------------------------------------------------------
+
+MAX_ALGO_WINDOW = timedelta(days=1)
+MIN_ALGO_INTERVAL_SECONDS = 5
+
+
+def start_algo(
+    *,
+    account: TradingAccount,
+    symbol: str,
+    side: Side,
+    quantity: Decimal,
+    algo: str,
+    start_at: datetime,
+    end_at: datetime,
+    interval_seconds: int = 60,
+) -> AlgoOrder:
+    """Start working ``quantity`` as child market orders between ``start_at`` and ``end_at`` (at most a
+    day), one slice per ``interval_seconds``. The whole quantity is risk-checked now; each child is
+    checked again when it is sent."""
+    from marketdata.selectors import instrument_by_symbol
+
+    instrument = instrument_by_symbol(symbol, active_only=True)
+    now = clock.now()
+    if algo not in AlgoOrder.Algo.values:
+        raise DomainError("invalid_choice", "algo must be twap or vwap.", "algo")
+    if end_at <= start_at:
+        raise DomainError("invalid_range", "The window must end after it starts.", "end_at")
+    if end_at <= now:
+        raise DomainError("invalid_range", "The window has already ended.", "end_at")
+    if end_at - start_at > MAX_ALGO_WINDOW:
+        raise DomainError("range_too_large", "An algo window may span at most one day.", "end_at")
+    if interval_seconds < MIN_ALGO_INTERVAL_SECONDS:
+        raise DomainError(
+            "invalid_interval",
+            f"Slices are at least {MIN_ALGO_INTERVAL_SECONDS} s apart.",
+            "interval_seconds",
+        )
+    working = matching.WorkingOrder(
+        order_id="algo",
+        symbol=instrument.symbol,
+        side=side,
+        order_type=OrderType.MARKET,
+        quantity=quantity,
+        time_in_force=TimeInForce.GTC,
+    )
+    _problem(
+        matching.validate_order(
+            working,
+            tick_size=instrument.tick_size,
+            lot_size=instrument.lot_size,
+            min_quantity=instrument.min_quantity,
+        )
+    )
+    with transaction.atomic():
+        account = _lock_account(account)
+        check_risk(account, instrument, working, latest_quote(instrument.symbol))
+        return AlgoOrder.objects.create(
+            account=account,
+            instrument=instrument,
+            algo=algo,
+            side=side,
+            quantity=quantity,
+            start_at=max(start_at, now),
+            end_at=end_at,
+            interval_seconds=interval_seconds,
+            created_at=now,
+            updated_at=now,
+        )
+
+
+def _volume_profile(instrument: Instrument, now: datetime) -> dict[int, Decimal]:
+    """Average 1-minute volume by minute of the UTC day over the last five days of stored bars."""
+    from django.db.models import Avg
+    from django.db.models.functions import ExtractHour, ExtractMinute
+
+    from marketdata.models import Bar
+
+    rows = (
+        Bar.objects.filter(instrument=instrument, timeframe="1m", open_time__gte=now - timedelta(days=5))
+        .annotate(hour=ExtractHour("open_time"), minute=ExtractMinute("open_time"))
+        .values("hour", "minute")
+        .annotate(volume=Avg("volume"))
+    )
+    return {row["hour"] * 60 + row["minute"]: Decimal(row["volume"]) for row in rows if row["volume"]}
+
+
+def run_algos(*, now: datetime | None = None) -> int:
+    """Send each working algo's due slice (target by now minus what its children hold) as a market
+    order; complete, or expire, the ones that are done. Returns how many child orders were sent."""
+    from orders import algos as schedule
+
+    now = now or clock.now()
+    sent = 0
+    for algo_id in list(
+        AlgoOrder.objects.filter(status=AlgoOrder.Status.WORKING).values_list("pk", flat=True)
+    ):
+        sent += _run_algo(algo_id, now, schedule)
+    return sent
+
+
+def _run_algo(algo_id: object, now: datetime, schedule: Any) -> int:
+    from django.db.models import Sum
+
+    with transaction.atomic():
+        algo = AlgoOrder.objects.select_for_update().select_related("instrument", "account").get(pk=algo_id)
+        if algo.status != AlgoOrder.Status.WORKING or now < algo.start_at:
+            return 0
+        children = Order.objects.filter(algo=algo)
+        filled = children.aggregate(total=Sum("filled_quantity"))["total"] or ZERO
+        working = (
+            children.filter(status__in=OPEN_STATUS_VALUES).aggregate(total=Sum("quantity"))["total"] or ZERO
+        )
+        algo.filled_quantity = filled
+        instrument = algo.instrument
+        if algo.algo == AlgoOrder.Algo.VWAP:
+            target = schedule.vwap_target(
+                quantity=algo.quantity,
+                start=algo.start_at,
+                end=algo.end_at,
+                now=now,
+                lot_size=instrument.lot_size,
+                profile=_volume_profile(instrument, now),
+            )
+        else:
+            target = schedule.twap_target(
+                quantity=algo.quantity,
+                start=algo.start_at,
+                end=algo.end_at,
+                now=now,
+                lot_size=instrument.lot_size,
+            )
+        due = target - filled - working
+        last_slice = children.order_by("-created_at").values_list("created_at", flat=True).first()
+        if (
+            last_slice is not None
+            and now - last_slice < timedelta(seconds=algo.interval_seconds)
+            and now < algo.end_at
+        ):
+            due = ZERO
+        sent = 0
+        if due >= instrument.min_quantity:
+            try:
+                place_order(
+                    account=algo.account,
+                    request=OrderRequest(
+                        symbol=instrument.symbol,
+                        side=Side(algo.side),
+                        order_type=OrderType.MARKET,
+                        quantity=due,
+                        time_in_force=TimeInForce.GTC,
+                        source=OrderSource.ALGO,
+                        algo_id=algo.pk,
+                    ),
+                )
+                sent = 1
+            except DomainError as error:
+                algo.status, algo.reason_message = AlgoOrder.Status.CANCELED, f"Stopped: {error.message}"
+        algo.filled_quantity = children.aggregate(total=Sum("filled_quantity"))["total"] or ZERO
+        if algo.filled_quantity >= algo.quantity:
+            algo.status = AlgoOrder.Status.COMPLETED
+        elif now > algo.end_at + timedelta(minutes=5) and algo.status == AlgoOrder.Status.WORKING:
+            algo.status, algo.reason_message = (
+                AlgoOrder.Status.EXPIRED,
+                "The window ended before it completed.",
+            )
+        algo.updated_at = now
+        algo.save()
+        return sent
+
+
+def cancel_algo(*, account: TradingAccount, algo_id: object) -> AlgoOrder:
+    """Stop an algo: no more slices; its open child orders are canceled."""
+    now = clock.now()
+    with transaction.atomic():
+        account = _lock_account(account)
+        try:
+            algo = AlgoOrder.objects.select_for_update().get(pk=algo_id, account=account)
+        except (AlgoOrder.DoesNotExist, ValidationError, ValueError) as error:
+            raise NotFound("No such algo order.", "algo_id") from error
+        if algo.status != AlgoOrder.Status.WORKING:
+            raise Conflict("algo_not_working", f"The algo is {algo.status}.", "algo_id")
+        touched = []
+        for row in (
+            Order.objects.select_for_update()
+            .select_related("instrument")
+            .filter(algo=algo, status__in=OPEN_STATUS_VALUES)
+        ):
+            touched += _cancel_locked(row, account=account, reason=Reason.USER_CANCELED, now=now)
+        algo.status, algo.reason_message, algo.updated_at = (
+            AlgoOrder.Status.CANCELED,
+            "Canceled at your request.",
+            now,
+        )
+        algo.save()
+        _after_commit(account, touched)
+        return algo

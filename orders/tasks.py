@@ -64,3 +64,9 @@ def on_quotes(quotes: list[Any]) -> None:
     symbols = symbols_with_triggers([quote.symbol for quote in quotes])
     if symbols:
         request_evaluation(symbols)
+
+
+@shared_task(name="orders.run_algos", ignore_result=True, acks_late=True)
+def run_algos() -> int:
+    """Send the due slices of working TWAP/VWAP orders (beat, every few seconds)."""
+    return services.run_algos()

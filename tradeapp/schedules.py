@@ -32,6 +32,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 30.0,
         "options": {"queue": "orders", "expires": 25},
     },
+    # TWAP / VWAP parents send their due slices.
+    "orders.run_algos": {
+        "task": "orders.run_algos",
+        "schedule": 5.0,
+        "options": {"queue": "orders", "expires": 4},
+    },
     # Equity of every account at the UTC day's start: the base of day P&L and of the equity curve.
     "portfolio.snapshot_equity": {
         "task": "portfolio.snapshot_equity",

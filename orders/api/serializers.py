@@ -14,8 +14,8 @@ from tradeapp.core.api import StrictInputSerializer
 from tradeapp.core.decimals import normalize
 
 
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(normalize(value))
+def _text(value: Decimal | int | None) -> str | None:
+    return None if value is None else str(normalize(Decimal(value)))
 
 
 def _utc(value: Any) -> str | None:
@@ -237,3 +237,97 @@ class OrderPageSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True)
     previous = serializers.CharField(allow_null=True)
     results = OrderSerializer(many=True)
+
+
+class AlgoCreateSerializer(StrictInputSerializer):
+    symbol = serializers.CharField(max_length=40)
+    side = serializers.ChoiceField(choices=[s.value for s in Side])
+    quantity = _decimal()
+    algo = serializers.ChoiceField(choices=["twap", "vwap"])
+    start_at = serializers.DateTimeField(required=False, help_text="default: now")
+    end_at = serializers.DateTimeField()
+    interval_seconds = serializers.IntegerField(min_value=1, default=60)
+
+
+class AlgoSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    symbol = serializers.CharField()
+    algo = serializers.CharField()
+    side = serializers.CharField()
+    quantity = serializers.CharField()
+    filled_quantity = serializers.CharField()
+    progress_pct = serializers.CharField()
+    status = serializers.CharField()
+    reason_message = serializers.CharField(allow_blank=True)
+    start_at = serializers.CharField()
+    end_at = serializers.CharField()
+    interval_seconds = serializers.IntegerField()
+    child_orders = serializers.IntegerField()
+
+    def to_representation(self, algo: Any) -> dict[str, Any]:
+        return {
+            "id": str(algo.pk),
+            "symbol": algo.instrument.symbol,
+            "algo": algo.algo,
+            "side": algo.side,
+            "quantity": _text(algo.quantity),
+            "filled_quantity": _text(algo.filled_quantity),
+            "progress_pct": f"{algo.filled_quantity * 100 / algo.quantity:.1f}",
+            "status": algo.status,
+            "reason_message": algo.reason_message,
+            "start_at": _utc(algo.start_at),
+            "end_at": _utc(algo.end_at),
+            "interval_seconds": algo.interval_seconds,
+            "child_orders": algo.child_orders.count(),
+        }
+
+
+class RiskSettingsInputSerializer(StrictInputSerializer):
+    max_position_pct = _decimal(required=False, allow_null=True, help_text="% of equity per position")
+    max_order_notional = _decimal(required=False, allow_null=True)
+    max_open_orders = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    daily_loss_limit = _decimal(required=False, allow_null=True, help_text="amount; blocks new exposure")
+    exposure_limit_pct = serializers.DictField(
+        child=_decimal(), required=False, help_text='per asset class, e.g. {"crypto": "50"}'
+    )
+    allow_short = serializers.BooleanField(required=False)
+
+
+class RiskSettingsSerializer(serializers.Serializer):
+    """The account's own limits (null: none set) and the limits in force (capped by the platform)."""
+
+    own = serializers.DictField()
+    effective = serializers.DictField()
+    caps = serializers.DictField()
+    kill_switch = serializers.BooleanField()
+
+    def to_representation(self, row: Any) -> dict[str, Any]:
+        from orders.services import risk_limits, trading_controls
+
+        controls = trading_controls()
+        limits = risk_limits(row)
+        return {
+            "own": {
+                "max_position_pct": _text(row.max_position_pct),
+                "max_order_notional": _text(row.max_order_notional),
+                "max_open_orders": row.max_open_orders,
+                "daily_loss_limit": _text(row.daily_loss_limit),
+                "exposure_limit_pct": row.exposure_limit_pct,
+                "allow_short": row.allow_short,
+            },
+            "effective": {
+                "max_position_pct": _text(limits.max_position_pct),
+                "max_order_notional": _text(limits.max_order_notional),
+                "max_open_orders": limits.max_open_orders,
+                "daily_loss_limit": _text(limits.daily_loss_limit),
+                "exposure_limit_pct": {k: _text(v) for k, v in limits.exposure_limit_pct.items()},
+                "allow_short": limits.allow_short,
+            },
+            "caps": {
+                "max_position_pct": _text(controls.max_position_pct_cap),
+                "max_order_notional": _text(controls.max_order_notional_cap),
+                "max_open_orders": controls.max_open_orders_cap,
+                "shorting_permitted": controls.shorting_permitted,
+            },
+            "kill_switch": controls.kill_switch,
+        }

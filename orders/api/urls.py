@@ -3,6 +3,9 @@ from django.urls import path
 from orders.api import views
 
 urlpatterns = [
+    path("accounts/<str:account_id>/risk", views.RiskSettingsView.as_view(), name="risk-settings"),
+    path("accounts/<str:account_id>/algos", views.AlgoListView.as_view(), name="algo-list"),
+    path("accounts/<str:account_id>/algos/<str:algo_id>", views.AlgoDetailView.as_view(), name="algo-detail"),
     path("accounts/<str:account_id>/orders", views.OrderListView.as_view(), name="order-list"),
     path(
         "accounts/<str:account_id>/orders/by-client-id/<str:client_order_id>",

@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -19,7 +20,9 @@ from accounts.models import TradingAccount
 from accounts.selectors import account_of, accounts_of
 from orders import selectors, services
 from orders.api import serializers as s
+from orders.models import AlgoOrder
 from orders.states import OrderClass, OrderType, Side, TimeInForce
+from tradeapp.core import clock
 from tradeapp.core.api import validated
 from tradeapp.core.errors import NotFound
 
@@ -227,3 +230,82 @@ class OrderByClientIdView(APIView):
     def get(self, request: Request, account_id: str, client_order_id: str) -> Response:
         account = resolve_account(request, account_id)
         return Response(s.OrderDetailSerializer(selectors.order_by_client_id(account, client_order_id)).data)
+
+
+class AlgoListView(APIView):
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER], responses=s.AlgoSerializer(many=True), summary="Your TWAP/VWAP orders"
+    )
+    def get(self, request: Request, account_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        algos = (
+            AlgoOrder.objects.filter(account=account)
+            .select_related("instrument")
+            .order_by("-created_at")[:200]
+        )
+        return Response(s.AlgoSerializer(algos, many=True).data)
+
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER],
+        request=s.AlgoCreateSerializer,
+        responses={201: s.AlgoSerializer},
+        summary="Start a TWAP or VWAP order: child market orders over a window (at most a day)",
+    )
+    def post(self, request: Request, account_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        data = validated(s.AlgoCreateSerializer, request.data)
+        algo = services.start_algo(
+            account=account,
+            symbol=data["symbol"],
+            side=Side(data["side"]),
+            quantity=data["quantity"],
+            algo=data["algo"],
+            start_at=data.get("start_at") or clock.now(),
+            end_at=data["end_at"],
+            interval_seconds=data["interval_seconds"],
+        )
+        return Response(s.AlgoSerializer(algo).data, status=status.HTTP_201_CREATED)
+
+
+class AlgoDetailView(APIView):
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER], responses=s.AlgoSerializer, summary="One algo order and its progress"
+    )
+    def get(self, request: Request, account_id: str, algo_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        try:
+            algo = AlgoOrder.objects.select_related("instrument").get(pk=algo_id, account=account)
+        except (AlgoOrder.DoesNotExist, ValidationError, ValueError) as error:
+            raise NotFound("No such algo order.", "algo_id") from error
+        return Response(s.AlgoSerializer(algo).data)
+
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER],
+        responses=s.AlgoSerializer,
+        operation_id="algos_cancel",
+        summary="Cancel an algo (and its open child orders)",
+    )
+    def delete(self, request: Request, account_id: str, algo_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        return Response(s.AlgoSerializer(services.cancel_algo(account=account, algo_id=algo_id)).data)
+
+
+class RiskSettingsView(APIView):
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER], responses=s.RiskSettingsSerializer, summary="Your risk limits"
+    )
+    def get(self, request: Request, account_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        return Response(s.RiskSettingsSerializer(services.risk_settings_of(account)).data)
+
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER],
+        request=s.RiskSettingsInputSerializer,
+        responses=s.RiskSettingsSerializer,
+        summary="Set your risk limits (within the platform's caps; null removes your own limit)",
+    )
+    def put(self, request: Request, account_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        data = validated(s.RiskSettingsInputSerializer, request.data)
+        row = services.update_risk_settings(account=account, **data)
+        return Response(s.RiskSettingsSerializer(row).data)

@@ -193,3 +193,17 @@ def test_another_users_orders_and_positions_are_404(token_client, market, accoun
     assert token_client.get(ORDERS).json()["results"] == []
     assert_error(token_client.get("/api/v1/accounts/default/positions/BTC-USD"), 404, "not_found", "symbol")
     assert Order.objects.get(pk=theirs.pk).status == "filled"
+
+
+def test_risk_limits_are_editable_within_the_platform_caps(token_client, market):
+    url = "/api/v1/accounts/default/risk"
+
+    too_loose = token_client.put(url, {"max_order_notional": "5000000"}, format="json")
+    updated = token_client.put(url, {"max_order_notional": "150", "max_open_orders": 3}, format="json")
+    refused = submit(token_client, quantity="2")
+
+    assert_error(too_loose, 400, "out_of_bounds", "max_order_notional")
+    assert updated.json()["effective"]["max_order_notional"] == "150"
+    assert updated.json()["effective"]["max_position_pct"] == "100"  # the cap applies where none is set
+    assert_error(refused, 422, "max_order_notional", "quantity")
+    assert submit(token_client, quantity="1").status_code == 201
