@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from accounts.models import AccountKind, AccountStatus, ApiToken, TradingAccount, User
 from tradeapp.core import clock
@@ -140,8 +139,15 @@ def add_to_cash(*, account: TradingAccount, amount: Decimal) -> Decimal:
     """Move the account's cash by ``amount`` (signed) and return the new balance. Call inside the
     transaction that writes the matching ledger entries, with the account row locked. The database
     refuses a negative balance (IntegrityError): callers check buying power first."""
-    TradingAccount.objects.filter(pk=account.pk).update(cash=F("cash") + amount, updated_at=clock.now())
-    account.cash = TradingAccount.objects.values_list("cash", flat=True).get(pk=account.pk)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TradingAccount._meta.db_table} SET cash = cash + %s, updated_at = %s "  # noqa: S608
+            "WHERE id = %s RETURNING cash",
+            [amount, clock.now(), account.pk],
+        )
+        account.cash = cursor.fetchone()[0]
     return account.cash
 
 

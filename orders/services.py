@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -147,9 +148,9 @@ def risk_settings_of(account: TradingAccount) -> RiskSettings:
     return settings_row
 
 
-def risk_limits(row: RiskSettings) -> risk.RiskLimits:
+def risk_limits(row: RiskSettings, controls: TradingControls | None = None) -> risk.RiskLimits:
     """The limits that apply: the account's own, never looser than the platform's caps."""
-    controls = trading_controls()
+    controls = controls or trading_controls()
 
     def capped(value: Decimal | None, cap: Decimal | int) -> Decimal:
         cap = Decimal(cap)  # a row just created holds the int default
@@ -267,7 +268,10 @@ def _append_events(
     statuses = list(statuses)
     if not statuses:
         return
-    start = OrderEvent.objects.filter(order=row).count() + 1
+    # the order row is locked: counting once per row object is safe, later appends add to it
+    known = getattr(row, "event_count", None)
+    start = (OrderEvent.objects.filter(order=row).count() if known is None else known) + 1
+    row.event_count = start - 1 + len(statuses)
     OrderEvent.objects.bulk_create(
         OrderEvent(
             order=row,
@@ -489,7 +493,7 @@ def _account_snapshot(account: TradingAccount, extra_reserved: Decimal = ZERO) -
     from orders.selectors import open_order_totals
     from portfolio.selectors import account_valuation, start_of_day_equity
 
-    valuation = account_valuation(account)
+    valuation = account_valuation(account, cash=account.cash)  # the row is locked and fresh
     reserved, open_count = open_order_totals(account)
     # a short position's market value is held back too: its proceeds sit in cash
     short_hold = -valuation.short_value
@@ -535,11 +539,12 @@ def check_risk(
         shortable=instrument.shortable,
         tradable=instrument.tradable,
     )
+    controls = trading_controls()
     rejection = risk.check_order(
         intent,
         _account_snapshot(account, -released),
-        risk_limits(risk_settings_of(account)),
-        kill_switch=trading_controls().kill_switch,
+        risk_limits(risk_settings_of(account), controls),
+        kill_switch=controls.kill_switch,
     )
     if rejection is not None:
         raise DomainError(rejection.code, rejection.message, rejection.field, status=422)
@@ -628,6 +633,7 @@ def _create_row(
         created_at=now,
         updated_at=now,
     )
+    row.event_count = 0
     _append_events(row, [OrderStatus.NEW], now=now)
     return row
 
@@ -711,7 +717,20 @@ def _store_fill(  # noqa: PLR0917 - the fill's own fields, in the order a fill r
 ) -> FillRow:
     """Store one fill of ``row`` under its unique (order, sequence) key and apply it to the position
     and the cash ledger (account and order rows locked). It is announced after the commit."""
+    fill_id = uuid.uuid4()
+    # the ledger lines reference the fill before it is inserted: foreign keys are checked at commit
+    applied = portfolio_services.apply_fill(
+        account=account,
+        instrument=row.instrument,
+        fill_id=fill_id,
+        side=row.side,
+        quantity=quantity,
+        price=price,
+        commission=commission,
+        executed_at=executed_at,
+    )
     fill_row = FillRow.objects.create(
+        id=fill_id,
         order=row,
         account=account,
         instrument=row.instrument,
@@ -720,21 +739,10 @@ def _store_fill(  # noqa: PLR0917 - the fill's own fields, in the order a fill r
         quantity=quantity,
         price=price,
         commission=commission,
+        realized_pnl=applied.realized_pnl,
         executed_at=executed_at,
     )
-    applied = portfolio_services.apply_fill(
-        account=account,
-        instrument=row.instrument,
-        fill_id=fill_row.pk,
-        side=row.side,
-        quantity=quantity,
-        price=price,
-        commission=commission,
-        executed_at=executed_at,
-    )
-    fill_row.realized_pnl = applied.realized_pnl
-    fill_row.save(update_fields=["realized_pnl"])
-    row.new_fill_ids = [*getattr(row, "new_fill_ids", []), str(fill_row.pk)]
+    row.new_fills = [*getattr(row, "new_fills", []), fill_row]  # announced after the commit
     return fill_row
 
 
@@ -794,14 +802,16 @@ def _run_group(
 
 
 def _after_commit(account: TradingAccount, rows: list[Order]) -> None:
-    order_ids = sorted({str(r.pk) for r in rows})
-    fill_ids = sorted({fill_id for r in rows for fill_id in getattr(r, "new_fill_ids", [])})
+    """Announce ``rows`` and their new fills to the owner once the transaction commits. The payloads
+    are taken from these row objects (the state this transaction wrote), so announcing costs no
+    query: two Redis round trips."""
     owner_id = account.owner_id
+    unique = list({str(row.pk): row for row in rows}.values())
 
     def publish() -> None:
-        from orders.streams import publish_order_updates
+        from orders.streams import publish_orders
 
-        publish_order_updates(owner_id=owner_id, order_ids=order_ids, fill_ids=fill_ids)
+        publish_orders(owner_id=owner_id, orders=unique)
 
     transaction.on_commit(publish)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from orders.models import Fill, Order
-from tradeapp.core.realtime import publish, user_group
+from tradeapp.core.realtime import publish_many, user_group
 
 
 def order_payload(order: Order) -> dict[str, object]:
@@ -21,11 +21,12 @@ def fill_payload(fill: Fill) -> dict[str, object]:
     return dict(FillSerializer(fill).data)
 
 
-def publish_order_updates(*, owner_id: int, order_ids: Sequence[str], fill_ids: Sequence[str] = ()) -> None:
-    """Send the current state of ``order_ids`` and the new ``fill_ids`` to the owner. Runs after the
-    commit; a lost message is caught up by the client's REST re-sync (sequence numbers show gaps)."""
+def publish_orders(*, owner_id: int, orders: Sequence[Order]) -> None:
+    """Send ``orders`` (as this process wrote them) and the fills they gained (``order.new_fills``)
+    to the owner. Runs after the commit; a lost message is caught up by the client's REST re-sync."""
     stream = user_group(owner_id)
-    for order in Order.objects.filter(pk__in=order_ids).select_related("instrument"):
-        publish(stream, "order", order_payload(order))
-    for fill in Fill.objects.filter(pk__in=fill_ids).select_related("instrument", "order"):
-        publish(stream, "fill", fill_payload(fill))
+    events = [(stream, "order", order_payload(order)) for order in orders]
+    events += [
+        (stream, "fill", fill_payload(fill)) for order in orders for fill in getattr(order, "new_fills", [])
+    ]
+    publish_many(events)

@@ -88,9 +88,12 @@ class Valuation:
     positions: list[ValuedPosition]
 
 
-def account_valuation(account: TradingAccount) -> Valuation:
+def account_valuation(account: TradingAccount, *, cash: Decimal | None = None) -> Valuation:
+    """Cash plus positions at the latest quotes. Pass ``cash`` when the caller holds the account row
+    locked and fresh (saves a query on the order path); otherwise it is read."""
     positions = valued_positions(account)
-    cash = TradingAccount.objects.values_list("cash", flat=True).get(pk=account.pk)
+    if cash is None:
+        cash = TradingAccount.objects.values_list("cash", flat=True).get(pk=account.pk)
     value = sum((p.market_value for p in positions), ZERO)
     return Valuation(
         cash=cash,

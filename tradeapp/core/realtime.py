@@ -49,9 +49,51 @@ def publish(stream: str, event: str, data: dict[str, Any]) -> int:
     """Send ``event`` with JSON-ready ``data`` to every socket in group ``stream``; return its seq.
 
     Call after commit (``transaction.on_commit``) so a browser never hears of a row it cannot read."""
-    seq = next_sequence(stream)
-    async_to_sync(get_channel_layer().group_send)(stream, build_message(stream, event, data, seq))
-    return seq
+    return publish_many([(stream, event, data)])[0]
+
+
+def _pubsub_prefix(layer: Any) -> str | None:
+    """The group-channel prefix when ``layer`` is channels_redis's single-host pub/sub layer, whose
+    group send is one Redis PUBLISH of the serialised message on ``<prefix>__group__<group>``."""
+    try:
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+    except ImportError:  # pragma: no cover - channels_redis is a requirement
+        return None
+    if not isinstance(layer, RedisPubSubChannelLayer) or len(layer._kwargs.get("hosts") or [None]) != 1:
+        return None
+    return str(layer._kwargs.get("prefix", "asgi"))
+
+
+def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+    """``publish`` for several ``(stream, event, data)`` at once; returns their seqs.
+
+    From synchronous code (views, tasks) with the pub/sub layer this is two Redis round trips however
+    many events: one pipeline takes the sequence numbers, one PUBLISHes the messages, exactly what the
+    layer's own ``group_send`` sends (``tradeapp/tests/test_websocket.py`` receives them through it).
+    ``async_to_sync(group_send)`` instead costs an event loop (and, outside ASGI, a new connection)
+    per call: ~20 ms per order in the trading benchmark's profile."""
+    if not events:
+        return []
+    client = redis_client()
+    pipe = client.pipeline(transaction=False)
+    for stream, _, _ in events:
+        pipe.incr(SEQUENCE_KEY.format(stream=stream))
+    sequences = [int(seq) for seq in pipe.execute()]
+    layer = get_channel_layer()
+    prefix = _pubsub_prefix(layer)
+    messages = [
+        (stream, build_message(stream, event, data, seq))
+        for (stream, event, data), seq in zip(events, sequences, strict=True)
+    ]
+    if prefix is None:
+        for stream, message in messages:
+            async_to_sync(layer.group_send)(stream, message)
+        return sequences
+    pipe = client.pipeline(transaction=False)
+    for stream, message in messages:
+        pipe.publish(f"{prefix}__group__{stream}", layer.serialize(message))
+    pipe.execute()
+    return sequences
 
 
 async def apublish(stream: str, event: str, data: dict[str, Any]) -> int:
