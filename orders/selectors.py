@@ -3,6 +3,7 @@ open-order totals for buying power, activities (fills)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 
 from accounts.models import TradingAccount
-from orders.models import OPEN_STATUS_VALUES, Fill, Order
+from orders.models import OPEN_STATUS_VALUES, Fill, Order, RiskSettings, TradingControls
 from tradeapp.core.errors import NotFound
 
 
@@ -94,3 +95,92 @@ def symbols_with_triggers(symbols: list[str]) -> list[str]:
         .values_list("instrument__symbol", flat=True)
     )
     return sorted(set(resting.distinct()) | set(exits.distinct()))
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContext:
+    """What the pre-trade check needs besides positions, read in one query (the order path)."""
+
+    reserved_cash: Decimal
+    open_orders: int
+    start_of_day_equity: Decimal
+    settings: RiskSettings
+    controls: TradingControls
+
+
+_RISK_CONTEXT_SQL = """
+SELECT
+  (SELECT coalesce(sum(reserved_cash), 0) FROM orders_order
+    WHERE account_id = %(account)s AND status = ANY(%(open)s)),
+  (SELECT count(*) FROM orders_order WHERE account_id = %(account)s AND status = ANY(%(open)s)),
+  (SELECT equity FROM portfolio_equitysnapshot
+    WHERE account_id = %(account)s AND taken_at <= %(day_start)s
+      AND (%(reset_at)s::timestamptz IS NULL OR taken_at >= %(reset_at)s::timestamptz)
+    ORDER BY taken_at DESC LIMIT 1),
+  rs.account_id, rs.max_position_pct, rs.max_order_notional, rs.max_open_orders, rs.daily_loss_limit,
+  rs.exposure_limit_pct, rs.allow_short,
+  tc.id, tc.kill_switch, tc.max_position_pct_cap, tc.max_order_notional_cap, tc.max_open_orders_cap,
+  tc.shorting_permitted
+FROM (SELECT 1) AS one
+LEFT JOIN orders_risksettings AS rs ON rs.account_id = %(account)s
+LEFT JOIN orders_tradingcontrols AS tc ON tc.id = 1
+"""
+
+
+def risk_context(account: TradingAccount, at: datetime) -> RiskContext:
+    """Open-order reservations and count, start-of-day equity (last snapshot before the UTC day,
+    else the starting cash), the account's risk settings and the platform controls: one round trip.
+    Missing settings/controls rows read as their defaults."""
+    import json
+
+    from django.db import connection
+
+    from portfolio.selectors import start_of_day
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RISK_CONTEXT_SQL,
+            {
+                "account": account.pk,
+                "open": list(OPEN_STATUS_VALUES),
+                "day_start": start_of_day(at),
+                "reset_at": account.reset_at,
+            },
+        )
+        row = cursor.fetchone()
+    reserved, open_count, equity, settings_id, *settings_values = row[:10]
+    controls_id, *controls_values = row[10:]
+    settings_row = RiskSettings(account=account)
+    if settings_id is not None:
+        names = [
+            "max_position_pct",
+            "max_order_notional",
+            "max_open_orders",
+            "daily_loss_limit",
+            "exposure_limit_pct",
+            "allow_short",
+        ]
+        for name, value in zip(names, settings_values, strict=True):
+            setattr(
+                settings_row,
+                name,
+                json.loads(value) if isinstance(value, str) and name == "exposure_limit_pct" else value,
+            )
+    controls = TradingControls()
+    if controls_id is not None:
+        names = [
+            "kill_switch",
+            "max_position_pct_cap",
+            "max_order_notional_cap",
+            "max_open_orders_cap",
+            "shorting_permitted",
+        ]
+        for name, value in zip(names, controls_values, strict=True):
+            setattr(controls, name, value)
+    return RiskContext(
+        reserved_cash=reserved,
+        open_orders=open_count,
+        start_of_day_equity=equity if equity is not None else account.starting_cash,
+        settings=settings_row,
+        controls=controls,
+    )

@@ -265,7 +265,9 @@ def _append_events(
     message: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
-    statuses = list(statuses)
+    # statuses a new row entered before its first persist (NEW, HELD) go out in the same insert
+    statuses = [*getattr(row, "pending_statuses", []), *statuses]
+    row.pending_statuses = []
     if not statuses:
         return
     # the order row is locked: counting once per row object is safe, later appends add to it
@@ -489,20 +491,20 @@ def _group_for_validation(
     return contingent.oco(entry, workings["stop_loss"])
 
 
-def _account_snapshot(account: TradingAccount, extra_reserved: Decimal = ZERO) -> risk.AccountSnapshot:
-    from orders.selectors import open_order_totals
-    from portfolio.selectors import account_valuation, start_of_day_equity
+def _account_snapshot(
+    account: TradingAccount, context: Any, extra_reserved: Decimal = ZERO
+) -> risk.AccountSnapshot:
+    from portfolio.selectors import account_valuation
 
     valuation = account_valuation(account, cash=account.cash)  # the row is locked and fresh
-    reserved, open_count = open_order_totals(account)
     # a short position's market value is held back too: its proceeds sit in cash
     short_hold = -valuation.short_value
     return risk.AccountSnapshot(
         cash=valuation.cash,
         equity=valuation.equity,
-        start_of_day_equity=start_of_day_equity(account),
-        reserved_buying_power=reserved + extra_reserved + short_hold,
-        open_orders_count=open_count,
+        start_of_day_equity=context.start_of_day_equity,
+        reserved_buying_power=context.reserved_cash + extra_reserved + short_hold,
+        open_orders_count=context.open_orders,
         positions={
             p.instrument.symbol: risk.PositionExposure(
                 quantity=p.position.quantity,
@@ -539,12 +541,14 @@ def check_risk(
         shortable=instrument.shortable,
         tradable=instrument.tradable,
     )
-    controls = trading_controls()
+    from orders.selectors import risk_context
+
+    context = risk_context(account, clock.now())
     rejection = risk.check_order(
         intent,
-        _account_snapshot(account, -released),
-        risk_limits(risk_settings_of(account), controls),
-        kill_switch=controls.kill_switch,
+        _account_snapshot(account, context, -released),
+        risk_limits(context.settings, context.controls),
+        kill_switch=context.controls.kill_switch,
     )
     if rejection is not None:
         raise DomainError(rejection.code, rejection.message, rejection.field, status=422)
@@ -634,7 +638,7 @@ def _create_row(
         updated_at=now,
     )
     row.event_count = 0
-    _append_events(row, [OrderStatus.NEW], now=now)
+    row.pending_statuses = [OrderStatus.NEW]  # written with the row's next events (_append_events)
     return row
 
 
@@ -679,6 +683,7 @@ def _persist(
     """Store ``result`` for ``row`` (account and order rows locked): its fills (to the portfolio),
     status events, reservation; then run the contingent-group rules. Returns other orders touched."""
     if not result.changed:
+        _append_events(row, [], now=now)  # a new row's pending NEW event still gets written
         return []
     for fill in result.fills:
         _store_fill(row, account, fill.sequence, fill.quantity, fill.price, fill.commission, fill.ts)
