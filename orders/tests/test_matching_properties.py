@@ -212,9 +212,10 @@ def test_average_price_lies_within_the_fills(
     assert final.average_fill_price is not None
     assert min(prices) <= final.average_fill_price <= max(prices)
     notional = sum((fill.price * fill.quantity for fill in outcome.fills), D(0))
-    assert abs(final.average_fill_price * final.filled_quantity - notional) <= final.filled_quantity * D(
-        "1E-10"
-    )
+    # the average is re-rounded to 10 places at each fill, so it may drift by at most half a unit in
+    # the 10th place per fill (a found case: 8 fills, 8.2e-9 off on 79 units)
+    drift = final.filled_quantity * D("0.5E-10") * max(final.fill_count, 2)
+    assert abs(final.average_fill_price * final.filled_quantity - notional) <= drift
 
 
 @examples
