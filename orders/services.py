@@ -496,7 +496,10 @@ def _account_snapshot(
 ) -> risk.AccountSnapshot:
     from portfolio.selectors import account_valuation
 
-    valuation = account_valuation(account, cash=account.cash)  # the row is locked and fresh
+    # read under the account lock, so current for the rest of this transaction: _store_fill reuses them
+    rows = list(Position.objects.filter(account=account).select_related("instrument"))
+    account.locked_positions = {row.instrument_id: row for row in rows}
+    valuation = account_valuation(account, cash=account.cash, rows=rows)
     # a short position's market value is held back too: its proceeds sit in cash
     short_hold = -valuation.short_value
     return risk.AccountSnapshot(
@@ -727,6 +730,7 @@ def _store_fill(  # noqa: PLR0917 - the fill's own fields, in the order a fill r
     applied = portfolio_services.apply_fill(
         account=account,
         instrument=row.instrument,
+        position=getattr(account, "locked_positions", {}).get(row.instrument_id),
         fill_id=fill_id,
         side=row.side,
         quantity=quantity,

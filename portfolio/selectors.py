@@ -47,8 +47,10 @@ def open_positions(account: TradingAccount) -> QuerySet[Position]:
     return Position.objects.filter(account=account).exclude(quantity=0).select_related("instrument")
 
 
-def valued_positions(account: TradingAccount) -> list[ValuedPosition]:
-    positions = list(open_positions(account))
+def valued_positions(account: TradingAccount, rows: list[Position] | None = None) -> list[ValuedPosition]:
+    """Open positions at the latest quotes; ``rows`` (the account's Position rows with their
+    instruments, already loaded by the caller) saves the query."""
+    positions = list(open_positions(account)) if rows is None else [r for r in rows if r.quantity != 0]
     quotes = latest_quotes([p.instrument.symbol for p in positions])
     rows = []
     for position in positions:
@@ -88,10 +90,12 @@ class Valuation:
     positions: list[ValuedPosition]
 
 
-def account_valuation(account: TradingAccount, *, cash: Decimal | None = None) -> Valuation:
-    """Cash plus positions at the latest quotes. Pass ``cash`` when the caller holds the account row
-    locked and fresh (saves a query on the order path); otherwise it is read."""
-    positions = valued_positions(account)
+def account_valuation(
+    account: TradingAccount, *, cash: Decimal | None = None, rows: list[Position] | None = None
+) -> Valuation:
+    """Cash plus positions at the latest quotes. Pass ``cash`` (and the Position ``rows``) when the
+    caller holds the account row locked and has them fresh (the order path); otherwise they are read."""
+    positions = valued_positions(account, rows)
     if cash is None:
         cash = TradingAccount.objects.values_list("cash", flat=True).get(pk=account.pk)
     value = sum((p.market_value for p in positions), ZERO)

@@ -66,12 +66,17 @@ def apply_fill(
     price: Decimal,
     commission: Decimal,
     executed_at: datetime,
+    position: Position | None = None,
 ) -> AppliedFill:
     """Apply one stored fill to the position and the cash ledger (account row locked; the caller
     has stored the fill row under its unique key, so this runs once per fill).
 
-    Raises ``insufficient_buying_power`` (nothing written) when a buy would take cash below zero."""
-    position = lock_position(account=account, instrument=instrument)
+    Raises ``insufficient_buying_power`` (nothing written) when a buy would take cash below zero.
+    ``position``: the account's row for ``instrument`` when the caller read it after locking the
+    account (every writer of positions locks the account first, so it is current); else it is locked
+    and read here."""
+    if position is None:
+        position = lock_position(account=account, instrument=instrument)
     state = ledger.PositionState(
         quantity=position.quantity,
         average_cost=position.average_cost,
