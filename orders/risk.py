@@ -15,10 +15,12 @@ Checks run in this fixed order and the FIRST failure is returned (codes are publ
    ``short_selling_not_allowed``   (the account's ``allow_short`` AND the instrument's ``shortable``);
                                    ``insufficient_quantity`` when some quantity is held (selling less
                                    fixes it), ``short_selling_not_allowed`` when none is
-7. ``insufficient_buying_power``   buying power < what the order needs: a buy needs its whole notional
-                                   (a buy that covers a short too), a sell needs the notional of its
-                                   short part (simple margin model: a short sale needs buying power
-                                   equal to its notional), selling a held long needs none
+7. ``insufficient_buying_power``   buying power < what the order needs: a buy needs its notional,
+                                   except the part covering a short, which needs that much CASH (the
+                                   short's proceeds are in cash; callers hold the short's value back
+                                   from buying power); a sell needs the notional of its short part
+                                   (simple margin model: a short sale needs buying power equal to its
+                                   notional), selling a held long needs none
 8. ``daily_loss_limit``            today's loss (start-of-day equity - equity) >= the limit
 9. ``max_position_pct``            the symbol's position after the order / equity > the limit
 10. ``exposure_limit``             the asset class's gross exposure after the order / equity > its limit
@@ -247,8 +249,22 @@ def _check_holdings(
     notional: Decimal,
 ) -> RiskRejection | None:
     """Checks 6-7: enough quantity to sell (or shorting allowed) and enough buying power."""
+    cover_quantity = _ZERO
     if is_buy:
-        needed = notional
+        # the part that covers a short is paid from cash (which holds the short's proceeds); only the
+        # rest needs buying power, which the caller reduces by the shorts' market value
+        cover_quantity = min(intent.quantity, -held) if held < 0 else _ZERO
+        cover_cost = cover_quantity * intent.estimated_price
+        if cover_cost > account.cash:
+            return RiskRejection(
+                RejectionCode.INSUFFICIENT_BUYING_POWER,
+                f"Cash is {_money(account.cash)} {account.currency}; covering "
+                f"{_quantity(cover_quantity)} {intent.symbol} needs {_money(cover_cost)} {account.currency}.",
+                "quantity",
+            )
+        needed = notional - cover_cost
+        if needed <= 0:
+            return None
         short_quantity = _ZERO
     else:
         short_quantity = intent.quantity - held if held > 0 else intent.quantity

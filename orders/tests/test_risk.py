@@ -572,3 +572,18 @@ def test_plain_string_sides_behave_like_side_members():
 
     assert reduces_only(intent, account)
     assert check(intent, account, RiskLimits()) is None
+
+
+def test_a_losing_all_in_short_can_be_covered_from_its_proceeds():
+    # shorted 10 at 100 with 1,000 of equity: cash 2,000; the price rose to 110, so the caller holds
+    # the short's 1,100 back from buying power (900 left); covering costs 1,100 of cash
+    account = make_account(
+        cash=D(2000), equity=D(900), reserved_buying_power=D(1100), positions={"AAPL": holding("-10", "110")}
+    )
+
+    cover = check(make_intent(side=Side.BUY, quantity=D(10), estimated_price=D(110)), account, RiskLimits())
+    flip = check(make_intent(side=Side.BUY, quantity=D(20), estimated_price=D(110)), account, RiskLimits())
+
+    assert cover is None
+    assert flip is not None
+    assert flip.code == "insufficient_buying_power"  # the 10 beyond the short need 1,100 > 900
