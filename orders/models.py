@@ -89,6 +89,8 @@ class Order(models.Model):
     algo = models.ForeignKey(
         "orders.AlgoOrder", on_delete=models.SET_NULL, null=True, blank=True, related_name="child_orders"
     )
+    # the strategy deployment that sent it (strategies app); a plain id so orders do not depend on it
+    deployment_id = models.UUIDField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -113,6 +113,7 @@ class OrderRequest:
     client_order_id: str | None = None
     source: str = OrderSource.API
     algo_id: object = None  # the TWAP/VWAP parent this child order belongs to
+    deployment_id: object = None  # the strategy deployment that sends it (source "strategy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -636,6 +637,7 @@ def _create_row(
         status=OrderStatus.NEW,
         source=request.source,
         algo_id=request.algo_id,
+        deployment_id=request.deployment_id,
         leg_role=role,
         created_at=now,
         updated_at=now,

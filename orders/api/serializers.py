@@ -180,6 +180,7 @@ class OrderSerializer(serializers.Serializer):
     parent_id = serializers.UUIDField(allow_null=True)
     leg_role = serializers.CharField(allow_blank=True)
     replaces_id = serializers.UUIDField(allow_null=True)
+    deployment_id = serializers.UUIDField(allow_null=True, help_text="the strategy deployment that sent it")
     created_at = serializers.CharField()
     updated_at = serializers.CharField()
     closed_at = serializers.CharField(allow_null=True)
@@ -204,6 +205,7 @@ class OrderSerializer(serializers.Serializer):
             "parent_id": str(order.parent_id) if order.parent_id else None,
             "leg_role": order.leg_role,
             "replaces_id": str(order.replaces_id) if order.replaces_id else None,
+            "deployment_id": str(order.deployment_id) if order.deployment_id else None,
         }
         data.update({name: _text(getattr(order, name)) for name in _DECIMALS})
         data.update({name: _utc(getattr(order, name)) for name in _TIMES})
