@@ -284,11 +284,13 @@ def _quantity_problems(quantity: Decimal, lot_size: Decimal, min_quantity: Decim
     problems: list[OrderProblem] = []
     if not _is_multiple_of(quantity, lot_size):
         problems.append(
-            OrderProblem("quantity", "off_lot_size", f"quantity must be a multiple of {lot_size}")
+            OrderProblem("quantity", "off_lot_size", f"quantity must be a multiple of {_plain(lot_size)}")
         )
     if quantity < min_quantity:
         problems.append(
-            OrderProblem("quantity", "below_min_quantity", f"quantity must be at least {min_quantity}")
+            OrderProblem(
+                "quantity", "below_min_quantity", f"quantity must be at least {_plain(min_quantity)}"
+            )
         )
     return problems
 
@@ -313,7 +315,9 @@ def _price_problems(order: WorkingOrder, tick_size: Decimal) -> list[OrderProble
             problems.append(OrderProblem(field, "invalid_price", f"{word} price must be positive"))
         elif not _is_multiple_of(value, tick_size):
             problems.append(
-                OrderProblem(field, "off_tick_size", f"{word} price must be a multiple of {tick_size}")
+                OrderProblem(
+                    field, "off_tick_size", f"{word} price must be a multiple of {_plain(tick_size)}"
+                )
             )
     return problems
 
@@ -346,7 +350,7 @@ def _trail_problems(order: WorkingOrder, tick_size: Decimal) -> list[OrderProble
         problem = OrderProblem("trail_amount", "invalid_trail", "trail_amount must be positive")
     elif amount is not None and not _is_multiple_of(amount, tick_size):
         problem = OrderProblem(
-            "trail_amount", "off_tick_size", f"trail_amount must be a multiple of {tick_size}"
+            "trail_amount", "off_tick_size", f"trail_amount must be a multiple of {_plain(tick_size)}"
         )
     elif percent is not None and not 0 < percent < 100:
         problem = OrderProblem("trail_percent", "invalid_trail", "trail_percent must be between 0 and 100")
@@ -678,6 +682,12 @@ def _required(value: Decimal | None, name: str) -> Decimal:
     if value is None:
         raise ValueError(f"order has no {name}: validate it with validate_order before matching")
     return value
+
+
+def _plain(value: Decimal) -> str:
+    """A grid step as people write it: 0.0100000000 -> "0.01", 1E+1 -> "10"."""
+    normalized = value.normalize()
+    return f"{normalized:f}"
 
 
 def _money(value: Decimal) -> Decimal:

@@ -1,0 +1,545 @@
+"""Trading pages: the order ticket (a page of its own, included on the symbol page and in the quick-trade
+dialog), open orders and history with filters and CSV, one order with its audit trail, positions with
+close and exits. Thin: forms check shape, one service call decides, a DomainError becomes a message
+next to its field.
+
+Every POST works as a plain HTML form (redirect with a message). The same URL answers JSON to
+``fetch`` (``Accept: application/json``): ``{"message", "order"...}`` on success, ``{"message",
+"code", "errors": {field: [..]}}`` with a 4xx otherwise, so the JavaScript shows the same sentences."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from marketdata.consumers import quote_stream
+from marketdata.models import Instrument
+from marketdata.quotes import latest_quote
+from marketdata.selectors import instrument_by_symbol
+from orders import selectors, services
+from orders.api.serializers import OrderSerializer
+from orders.api.views import CSV_COLUMNS
+from orders.forms import (
+    ORDER_TYPE_CHOICES,
+    TIME_IN_FORCE_CHOICES,
+    ModifyOrderForm,
+    OrderFilterForm,
+    OrderTicketForm,
+    PositionExitsForm,
+    add_ticket_error,
+    new_client_order_id,
+)
+from orders.models import Order, OrderSource
+from orders.states import OrderStatus, TimeInForce
+from orders.templatetags.trading import price, qty, words
+from portfolio import selectors as portfolio_selectors
+from portfolio import services as portfolio_services
+from portfolio.views import position_rows
+from tradeapp.core.errors import DomainError, NotFound
+from tradeapp.core.forms import add_domain_error
+
+TICKET_ID = "ticket-%s"
+DIALOG_TICKET_ID = "qt-%s"
+HISTORY_PAGE_SIZE = 50
+CSV_LIMIT = 100_000
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed and target.startswith("/") else default
+
+
+def form_errors(form: Any) -> dict[str, list[str]]:
+    return {name: [str(message) for message in errors] for name, errors in form.errors.items()}
+
+
+def first_error(form: Any) -> str:
+    for errors in form.errors.values():
+        for message in errors:
+            return str(message)
+    return "Check the order."
+
+
+def invalid(form: Any, status: int = 400, code: str = "invalid") -> JsonResponse:
+    return JsonResponse(
+        {"code": code, "message": first_error(form), "errors": form_errors(form)}, status=status
+    )
+
+
+def done(
+    request: HttpRequest,
+    message: str,
+    *,
+    to: str,
+    order: Order | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    """The answer to a POST that worked: JSON for fetch, else a message and a redirect."""
+    if wants_json(request):
+        body: dict[str, Any] = {"message": message, **extra}
+        if order is not None:
+            body["order"] = OrderSerializer(order).data
+            body["url"] = reverse("orders:detail", args=[order.pk])
+        return JsonResponse(body, status=status)
+    messages.success(request, message)
+    return redirect(to)
+
+
+def failed(request: HttpRequest, error: DomainError, *, to: str) -> HttpResponse:
+    if wants_json(request):
+        return JsonResponse(error.as_dict(), status=error.status)
+    messages.error(request, error.message)
+    return redirect(to)
+
+
+def describe(order: Order) -> str:
+    """``limit buy 1 BTC/USD @ 49,900.00``: the order as a trader says it."""
+    kind = "" if order.order_type == "market" else f"{words(order.order_type)} "
+    size = f"{qty(order.quantity)} {order.instrument.symbol}"
+    text = f"{kind}{order.side} {size}"
+    if order.limit_price is not None:
+        text += f" @ {price(order.limit_price)}"
+    if order.stop_price is not None:
+        text += f" (stop {price(order.stop_price)})"
+    if order.trail_percent is not None:
+        text += f" (trail {qty(order.trail_percent)}%)"
+    elif order.trail_amount is not None:
+        text += f" (trail {price(order.trail_amount)})"
+    return text
+
+
+def placed_message(order: Order, *, created: bool) -> str:
+    if not created:
+        return f"Already submitted: {describe(order)} is {words(order.status)}."
+    if order.status == OrderStatus.FILLED:
+        return f"Order filled: {describe(order)} at {price(order.average_fill_price)}."
+    if order.status == OrderStatus.PARTIALLY_FILLED:
+        return (
+            f"Order partially filled: {qty(order.filled_quantity)} of {describe(order)} "
+            f"at {price(order.average_fill_price)}."
+        )
+    if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED):
+        reason = f" {order.reason_message}" if order.reason_message else ""
+        return f"Order {words(order.status)}: {describe(order)}.{reason}"
+    return f"Order placed: {describe(order)}, {order.time_in_force.upper()}."
+
+
+def _instrument_or_404(symbol: str, *, active_only: bool = False) -> Instrument:
+    try:
+        return instrument_by_symbol(symbol, active_only=active_only)
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _order_or_404(request: HttpRequest, order_id: object) -> Order:
+    return selectors.order_of(request.account, order_id)  # type: ignore[attr-defined]  # NotFound: 404
+
+
+# --- the order ticket ---------------------------------------------------------------------------------
+
+
+def default_time_in_force(instrument: Instrument | None) -> str:
+    """Crypto never closes, so a day order there only lasts to UTC midnight: GTC is the safer default."""
+    if instrument is not None and instrument.asset_class == "crypto":
+        return TimeInForce.GTC.value
+    return TimeInForce.DAY.value
+
+
+def ticket_context(
+    request: HttpRequest,
+    *,
+    instrument: Instrument | None,
+    quote: Any = None,
+    form: OrderTicketForm | None = None,
+    dialog: bool = False,
+    review: bool = False,
+    side: str | None = None,
+) -> dict[str, Any]:
+    """What templates/includes/order_ticket.html needs: the form, the instrument and its quote, the
+    account's buying power and the position held (for the "buying power after" estimate)."""
+    account = request.account  # type: ignore[attr-defined]
+    summary = portfolio_selectors.account_summary(account)
+    held = None
+    if instrument is not None:
+        position = portfolio_selectors.open_positions(account).filter(instrument=instrument).first()
+        held = position.quantity if position else None
+    if form is None:
+        form = OrderTicketForm(
+            auto_id=DIALOG_TICKET_ID if dialog else TICKET_ID,
+            initial={
+                "symbol": instrument.symbol if instrument else "",
+                "client_order_id": new_client_order_id(),
+                "time_in_force": default_time_in_force(instrument),
+                "side": side if side in ("buy", "sell") else "buy",
+            },
+        )
+    if instrument is not None:
+        unit = "units" if instrument.asset_class == "crypto" else "shares"
+        form.fields["quantity"].label = f"Quantity ({unit})"
+    context = {
+        "request": request,
+        "form": form,
+        "instrument": instrument,
+        "quote": quote,
+        "stream": quote_stream(instrument.symbol) if instrument else "",
+        "account": account,
+        "buying_power": summary.buying_power,
+        "position_quantity": held,
+        "dialog": dialog,
+        "review": review,
+        "ticket_id": "qt" if dialog else "ticket",
+        # a re-shown ticket (errors, review, edit) keeps the page the order was started from
+        "next": request.POST.get("next", "") if request.method == "POST" else request.get_full_path(),
+    }
+    if review and form.is_valid():
+        estimate = estimate_order(form.cleaned_data, quote)
+        context["estimate"] = estimate
+        context["review_text"] = review_text(
+            form.cleaned_data, symbol=instrument.symbol if instrument else ""
+        )
+    return context
+
+
+def estimate_order(data: dict[str, Any], quote: Any) -> dict[str, Any]:
+    """The price the order is likely to trade at and its amount (quantity x price), as the risk check
+    estimates it: the limit for limit-type orders, else the side of the book it takes."""
+    book = None
+    if quote is not None:
+        book = quote.ask if data["side"] == "buy" else quote.bid
+    reference = data.get("limit_price") or book
+    if data.get("order_type") == "stop" and data.get("stop_price") is not None:
+        reference = (
+            data["stop_price"]
+            if book is None
+            else (max(book, data["stop_price"]) if data["side"] == "buy" else min(book, data["stop_price"]))
+        )
+    quantity = data.get("quantity")
+    amount = None
+    if data.get("notional") is not None:
+        amount = data["notional"]
+    elif reference is not None and quantity is not None:
+        amount = quantity * reference
+    return {"price": reference, "amount": amount}
+
+
+def review_text(data: dict[str, Any], *, symbol: str) -> str:
+    """The order in one line, as the review step shows it."""
+    size = f"${data['notional']:,.2f} of" if data.get("notional") is not None else qty(data["quantity"])
+    kind = dict(ORDER_TYPE_CHOICES)[data["order_type"]].lower()
+    text = f"{data['side'].capitalize()} {size} {symbol or data['symbol']} · {kind}"
+    if data.get("limit_price") is not None:
+        text += f" · limit {price(data['limit_price'])}"
+    if data.get("stop_price") is not None:
+        text += f" · stop {price(data['stop_price'])}"
+    if data.get("trail") is not None:
+        text += f" · trail {qty(data['trail'])}{'%' if data.get('trail_unit') == 'percent' else ''}"
+    text += f" · {dict(TIME_IN_FORCE_CHOICES)[data['time_in_force']]}"
+    if data.get("bracket"):
+        text += (
+            f" · take-profit {price(data['take_profit_price'])}, stop-loss {price(data['stop_loss_price'])}"
+        )
+    return text + "."
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_order(request: HttpRequest) -> HttpResponse:
+    """GET: the ticket for ``?symbol=``. POST ``step=review`` (no JavaScript): the review page;
+    ``step=edit``: back to the form; ``step=place`` (default): place the order."""
+    if request.method == "GET":
+        instrument = _instrument_or_404(request.GET.get("symbol", ""))
+        context = ticket_context(
+            request,
+            instrument=instrument,
+            quote=latest_quote(instrument.symbol),
+            side=request.GET.get("side"),
+        )
+        return render(request, "orders/new.html", context)
+
+    form = OrderTicketForm(request.POST, auto_id=TICKET_ID)
+    step = request.POST.get("step", "place")
+    status = 400
+    instrument = None
+    try:
+        instrument = instrument_by_symbol(request.POST.get("symbol", ""), active_only=True)
+    except NotFound as error:
+        form.is_valid()
+        add_ticket_error(form, error)
+    if instrument is not None and form.is_valid():
+        if step in ("review", "edit") and not wants_json(request):
+            context = ticket_context(
+                request,
+                instrument=instrument,
+                quote=latest_quote(instrument.symbol),
+                form=form,
+                review=step == "review",
+            )
+            return render(request, "orders/new.html", context)
+        try:
+            placement = services.place_order(
+                account=request.account,  # type: ignore[attr-defined]
+                request=form.to_request(source=OrderSource.WEB),
+            )
+        except DomainError as error:
+            add_ticket_error(form, error)
+            status = 400 if isinstance(error, NotFound) else error.status
+        else:
+            order = placement.order
+            return done(
+                request,
+                placed_message(order, created=placement.created),
+                to=safe_next(request, reverse("orders:detail", args=[order.pk])),
+                order=order,
+                status=201 if placement.created else 200,
+                created=placement.created,
+            )
+    if wants_json(request):
+        return invalid(form, status=status)
+    context = ticket_context(
+        request,
+        instrument=instrument,
+        quote=latest_quote(instrument.symbol) if instrument else None,
+        form=form,
+    )
+    return render(request, "orders/new.html", context, status=status)
+
+
+# --- orders -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    filters = OrderFilterForm(request.GET or None)
+    query = filters.selector_filters() if filters.is_bound else {}
+    history = selectors.orders_of(account, **query)
+    page = Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "open_orders": list(selectors.orders_of(account, status="open")[:200]),
+        "filters": filters,
+        "page": page,
+        "history": page.object_list,
+        "query": params.urlencode(),
+        "filtered": any(query.values()),
+        "csv_url": reverse("orders:export") + (f"?{params.urlencode()}" if params else ""),
+    }
+    return render(request, "orders/list.html", context)
+
+
+@login_required
+@require_GET
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered history as CSV (the API's columns), streamed: a long history never sits in memory."""
+    account = request.account  # type: ignore[attr-defined]
+    filters = OrderFilterForm(request.GET or None)
+    query = filters.selector_filters() if filters.is_bound else {}
+    rows = selectors.orders_of(account, **query)[:CSV_LIMIT]
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    def lines() -> Iterator[str]:
+        writer = csv.DictWriter(Echo(), fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        yield writer.writeheader()
+        for order in rows.iterator(chunk_size=500):
+            yield writer.writerow(OrderSerializer(order).data)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _order_or_404(request, order_id)
+    context = {
+        "order": order,
+        "events": order.events.order_by("sequence"),
+        "fills": order.fills.order_by("sequence"),
+        "legs": order.legs.select_related("instrument").order_by("created_at"),
+        "replaced_by": Order.objects.filter(replaces=order).first(),
+        "modify_form": ModifyOrderForm(order=order, auto_id="modify-%s") if _modifiable(order) else None,
+    }
+    return render(request, "orders/detail.html", context)
+
+
+def _modifiable(order: Order) -> bool:
+    return order.is_open and order.status != OrderStatus.HELD
+
+
+@login_required
+@require_POST
+def cancel_order(request: HttpRequest, order_id: str) -> HttpResponse:
+    back = safe_next(request, reverse("orders:list"))
+    try:
+        order = services.cancel_order(account=request.account, order_id=order_id)  # type: ignore[attr-defined]
+    except NotFound:
+        raise
+    except DomainError as error:
+        return failed(request, error, to=back)
+    return done(request, f"Canceled: {describe(order)}.", to=back, order=order)
+
+
+@login_required
+@require_POST
+def cancel_all_orders(request: HttpRequest) -> HttpResponse:
+    back = safe_next(request, reverse("orders:list"))
+    try:
+        canceled = services.cancel_all_orders(account=request.account)  # type: ignore[attr-defined]
+    except DomainError as error:
+        return failed(request, error, to=back)
+    count = len(canceled)
+    message = (
+        f"Canceled {count} open order{'s' if count != 1 else ''}." if count else "No open orders to cancel."
+    )
+    return done(request, message, to=back, canceled=count)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def modify_order(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _order_or_404(request, order_id)
+    if not _modifiable(order):
+        error = DomainError("order_not_open", f"The order is {words(order.status)}: it cannot be modified.")
+        return failed(request, error, to=reverse("orders:detail", args=[order.pk]))
+    form = ModifyOrderForm(request.POST or None, order=order, auto_id="modify-%s")
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                new = services.replace_order(
+                    account=request.account,  # type: ignore[attr-defined]
+                    order_id=order.pk,
+                    changes=form.to_replacement(),
+                )
+            except NotFound:
+                raise
+            except DomainError as error:
+                add_domain_error(form, error)
+                status = error.status
+            else:
+                target = reverse("orders:detail", args=[new.pk])
+                return done(request, f"Modified: {describe(new)}.", to=safe_next(request, target), order=new)
+        if wants_json(request):
+            return invalid(form, status=status)
+    return render(request, "orders/modify.html", {"order": order, "form": form}, status=status)
+
+
+# --- positions ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def positions(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    context = {
+        "summary": portfolio_selectors.account_summary(account),
+        "positions": position_rows(account),
+    }
+    return render(request, "orders/positions.html", context)
+
+
+@login_required
+@require_POST
+def close_position(request: HttpRequest, symbol: str) -> HttpResponse:
+    back = safe_next(request, reverse("orders:positions"))
+    try:
+        placement = services.close_position(
+            account=request.account,  # type: ignore[attr-defined]
+            symbol=symbol,
+            source=OrderSource.WEB,
+        )
+    except DomainError as error:
+        return failed(request, error, to=back)
+    order = placement.order
+    return done(request, placed_message(order, created=True), to=back, order=order)
+
+
+@login_required
+@require_POST
+def close_all_positions(request: HttpRequest) -> HttpResponse:
+    back = safe_next(request, reverse("orders:positions"))
+    try:
+        placements = services.close_all_positions(
+            account=request.account,  # type: ignore[attr-defined]
+            source=OrderSource.WEB,
+        )
+    except DomainError as error:
+        return failed(request, error, to=back)
+    count = len(placements)
+    message = (
+        f"Sent {count} closing order{'s' if count != 1 else ''}."
+        if count
+        else "There were no positions to close."
+    )
+    return done(request, message, to=back, closed=count)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def position_exits(request: HttpRequest, symbol: str) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    row = portfolio_selectors.position_of(account, symbol)  # NotFound: 404
+    position = row.position
+    form = PositionExitsForm(
+        request.POST or None,
+        auto_id="exits-%s",
+        initial={
+            "stop_loss_price": position.stop_loss_price,
+            "take_profit_price": position.take_profit_price,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                portfolio_services.set_position_exits(
+                    account=account,
+                    symbol=row.instrument.symbol,
+                    stop_loss_price=form.cleaned_data["stop_loss_price"],
+                    take_profit_price=form.cleaned_data["take_profit_price"],
+                )
+            except NotFound:
+                raise
+            except DomainError as error:
+                add_domain_error(form, error)
+                status = error.status
+            else:
+                stop, target = form.cleaned_data["stop_loss_price"], form.cleaned_data["take_profit_price"]
+                message = (
+                    f"{row.instrument.symbol} exits: stop-loss {price(stop) if stop else 'none'}, "
+                    f"take-profit {price(target) if target else 'none'}."
+                )
+                return done(request, message, to=safe_next(request, reverse("orders:positions")))
+        if wants_json(request):
+            return invalid(form, status=status)
+    context = {"row": row, "form": form}
+    return render(request, "orders/position_exits.html", context, status=status)
