@@ -20,6 +20,61 @@ def other_user(db):
     return UserFactory()
 
 
+def clear_latest_quotes() -> None:
+    """Remove every latest quote from Redis (one shared with a running platform may hold real ones)."""
+    from marketdata.quotes import QUOTE_KEY
+    from tradeapp.core.realtime import redis_client
+
+    client = redis_client()
+    stale = list(client.scan_iter(match=QUOTE_KEY.format(symbol="*"), count=1000))
+    if stale:
+        client.delete(*stale)
+
+
+@pytest.fixture
+def market(db):
+    """A market without latest quotes before and after the test."""
+    clear_latest_quotes()
+    yield
+    clear_latest_quotes()
+
+
+def _crypto(symbol: str, lot: str, **extra: object):
+    from decimal import Decimal
+
+    from marketdata.tests.factories import InstrumentFactory
+
+    return InstrumentFactory(
+        symbol=symbol,
+        name=f"{symbol} (simulated)",
+        asset_class="crypto",
+        venue="SIM-CRYPTO",
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal(lot),
+        min_quantity=Decimal(lot),
+        fractionable=True,
+        shortable=False,
+        **extra,
+    )
+
+
+@pytest.fixture
+def btc(market):
+    """BTC/USD: crypto trades 24/7, so trading tests do not depend on the weekday."""
+    return _crypto("BTC/USD", "0.0001")
+
+
+@pytest.fixture
+def eth(market):
+    return _crypto("ETH/USD", "0.001")
+
+
+@pytest.fixture
+def account(user):
+    """The user's funded paper account."""
+    return user.trading_accounts.get()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
@@ -58,3 +113,8 @@ def celery_worker_thread(settings):
         while not app.control.ping(timeout=0.5) and time.monotonic() < deadline:
             pass
         yield worker
+    # (after the worker has stopped) connections the worker and the pings used stay pooled; a later
+    # fork (the browser tests' live server) would try to close them in the child and hang
+    from tradeapp.testing.celery import reset_connection_pools
+
+    reset_connection_pools()

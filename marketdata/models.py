@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from marketdata.domain import AssetClass, Timeframe
+from marketdata.domain import AssetClass, InstrumentSpec, Timeframe
 from tradeapp.core.decimals import price_field, quantity_field
 
 # The domain enums are the one source of these values; the columns only borrow them as choices.
@@ -49,6 +49,23 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} ({self.venue})"
+
+    def spec(self) -> InstrumentSpec:
+        """The pure description of this row (what the strategy SDK and the backtest engine read)."""
+        return InstrumentSpec(
+            symbol=self.symbol,
+            name=self.name,
+            asset_class=AssetClass(self.asset_class),
+            venue=self.venue,
+            quote_currency=self.quote_currency,
+            tick_size=self.tick_size,
+            lot_size=self.lot_size,
+            min_quantity=self.min_quantity,
+            fractionable=self.fractionable,
+            shortable=self.shortable,
+            tradable=self.tradable,
+            data_source=self.data_source,
+        )
 
 
 class Bar(models.Model):

@@ -979,7 +979,8 @@ def replace_order(*, account: TradingAccount, order_id: object, changes: Replace
         )
         new = _create_row(account, instrument, working, request, now, role=old.leg_role)
         new.replaces, new.parent_id, new.algo_id = old, old.parent_id, old.algo_id
-        new.save(update_fields=["replaces", "parent", "algo"])
+        new.deployment_id = old.deployment_id
+        new.save(update_fields=["replaces", "parent", "algo", "deployment_id"])
         Order.objects.filter(parent=old).update(parent=new)
         market_open = calendar.is_open(instrument.asset_class, now)
         result = matching.on_submit(

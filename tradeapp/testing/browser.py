@@ -57,6 +57,12 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         # forever; a channel layer holds Redis connections bound to another event loop.
         SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
         channel_layers.backends.clear()
+        # kombu closes the Celery connection pools it finds in a forked child, and a Redis channel a
+        # test worker left waiting in BRPOP makes that close wait for ever (the child never serves):
+        # empty the pools here, in the parent, first.
+        from tradeapp.testing.celery import reset_connection_pools
+
+        reset_connection_pools()
         super().setUpClass()
 
     def setUp(self) -> None:
