@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): run the market-data benchmarks and print the figures.
 
-    python -m bench                      # all: backfill, range read, feed latency, order round trip
+    python -m bench                      # all: backfill, range read, feed latency, order round trip, backtest
     python -m bench --only trading       # REST order -> fill latency, throughput, pgbench, profile
+    python -m bench --only backtest      # engine vs backtesting.py vs vectorbt, sweep, memory, profile
     python -m bench --only feed --fanout 5 10
     python -m bench --json var/bench/results.json
     python -m bench --only feed --web-processes 2
@@ -22,7 +23,7 @@ from bench import environment
 from bench.stats import heading, show
 from tradeapp.embedded import var_dir
 
-PARTS = ("backfill", "range", "feed", "trading")
+PARTS = ("backfill", "range", "feed", "trading", "backtest")
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
     logs = var_dir() / "bench"
     results: dict[str, object] = {}
     try:
-        from bench import backfill_speed, feed_latency, range_read, server, trading
+        from bench import backfill_speed, backtest, feed_latency, range_read, server, trading
         from tradeapp.core import clock
 
         heading("Machine")
@@ -57,6 +58,8 @@ def main() -> None:
         if "trading" in args.only:
             with server.daphnes(logs, max(args.web_processes, 2)) as daphnes:
                 results["trading"] = trading.run([d.port for d in daphnes], bench_env.admin_url)
+        if "backtest" in args.only:
+            results["backtest"] = backtest.run()
     finally:
         if not args.keep:
             environment.cleanup(bench_env)

@@ -12,6 +12,8 @@ api_v1 = [
     path("", include("marketdata.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("portfolio.api.urls")),
+    path("", include("backtests.api.urls")),
+    path("", include("strategies.api.urls")),
 ]
 
 urlpatterns = [
