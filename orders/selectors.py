@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 
 from accounts.models import TradingAccount
-from orders.models import OPEN_STATUS_VALUES, Fill, Order, RiskSettings, TradingControls
+from orders.models import OPEN_STATUS_VALUES, AlgoOrder, Fill, Order, RiskSettings, TradingControls
 from tradeapp.core.errors import NotFound
 
 
@@ -184,3 +184,21 @@ def risk_context(account: TradingAccount, at: datetime) -> RiskContext:
         settings=settings_row,
         controls=controls,
     )
+
+
+def algos_of(account: TradingAccount) -> QuerySet[AlgoOrder]:
+    """The account's TWAP/VWAP parents, newest first, with their child-order counts (one query)."""
+    return (
+        AlgoOrder.objects.filter(account=account)
+        .select_related("instrument")
+        .annotate(child_count=Count("child_orders"))
+        .order_by("-created_at")
+    )
+
+
+def algo_of(account: TradingAccount, algo_id: object) -> AlgoOrder:
+    """One algo of ``account``; 404 for anything else."""
+    try:
+        return algos_of(account).get(pk=algo_id)
+    except (AlgoOrder.DoesNotExist, ValidationError, ValueError) as error:
+        raise NotFound("No such algo order.", "algo_id") from error

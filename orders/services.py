@@ -1456,10 +1456,9 @@ def cancel_algo(*, account: TradingAccount, algo_id: object) -> AlgoOrder:
     now = clock.now()
     with transaction.atomic():
         account = _lock_account(account)
-        try:
-            algo = AlgoOrder.objects.select_for_update().get(pk=algo_id, account=account)
-        except (AlgoOrder.DoesNotExist, ValidationError, ValueError) as error:
-            raise NotFound("No such algo order.", "algo_id") from error
+        from orders.selectors import algo_of
+
+        algo = AlgoOrder.objects.select_for_update().get(pk=algo_of(account, algo_id).pk)
         if algo.status != AlgoOrder.Status.WORKING:
             raise Conflict("algo_not_working", f"The algo is {algo.status}.", "algo_id")
         touched = []

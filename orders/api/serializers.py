@@ -280,7 +280,7 @@ class AlgoSerializer(serializers.Serializer):
             "start_at": _utc(algo.start_at),
             "end_at": _utc(algo.end_at),
             "interval_seconds": algo.interval_seconds,
-            "child_orders": algo.child_orders.count(),
+            "child_orders": (algo.child_count if hasattr(algo, "child_count") else algo.child_orders.count()),
         }
 
 

@@ -7,7 +7,6 @@ import csv
 import io
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -20,7 +19,6 @@ from accounts.models import TradingAccount
 from accounts.selectors import account_of, accounts_of
 from orders import selectors, services
 from orders.api import serializers as s
-from orders.models import AlgoOrder
 from orders.states import OrderClass, OrderType, Side, TimeInForce
 from tradeapp.core import clock
 from tradeapp.core.api import validated
@@ -238,12 +236,7 @@ class AlgoListView(APIView):
     )
     def get(self, request: Request, account_id: str) -> Response:
         account = resolve_account(request, account_id)
-        algos = (
-            AlgoOrder.objects.filter(account=account)
-            .select_related("instrument")
-            .order_by("-created_at")[:200]
-        )
-        return Response(s.AlgoSerializer(algos, many=True).data)
+        return Response(s.AlgoSerializer(selectors.algos_of(account)[:200], many=True).data)
 
     @extend_schema(
         parameters=[ACCOUNT_PARAMETER],
@@ -273,11 +266,7 @@ class AlgoDetailView(APIView):
     )
     def get(self, request: Request, account_id: str, algo_id: str) -> Response:
         account = resolve_account(request, account_id)
-        try:
-            algo = AlgoOrder.objects.select_related("instrument").get(pk=algo_id, account=account)
-        except (AlgoOrder.DoesNotExist, ValidationError, ValueError) as error:
-            raise NotFound("No such algo order.", "algo_id") from error
-        return Response(s.AlgoSerializer(algo).data)
+        return Response(s.AlgoSerializer(selectors.algo_of(account, algo_id)).data)
 
     @extend_schema(
         parameters=[ACCOUNT_PARAMETER],
