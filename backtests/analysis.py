@@ -223,22 +223,16 @@ def grid_search(
     return SearchResult(objective, maximize, tuple(rows))
 
 
-def random_search(
+def random_combinations(
     strategy: type[Strategy],
-    data: Sequence[BarSeries] | BarSeries,
-    config: BacktestConfig,
     *,
     samples: int,
     seed: int = 0,
     space: Mapping[str, Sequence[Any]] | None = None,
-    objective: str = "sharpe",
-    maximize: bool = True,
     constraint: Callable[[dict[str, Any]], bool] | None = None,
-    processes: int = 1,
-    start_method: str = "spawn",
-) -> SearchResult:
-    """``samples`` distinct combinations drawn with ``random.Random(seed)``: from ``space`` when given,
-    else from each parameter's range (:meth:`Param.sample`). Stops early when the space is exhausted."""
+) -> list[dict[str, Any]]:
+    """Up to ``samples`` distinct combinations drawn with ``random.Random(seed)`` (reproducible): from
+    ``space`` when given, else from each parameter's range; fewer when the space runs out."""
     rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not secrets
     specs = strategy.parameter_specs()
     chosen: list[dict[str, Any]] = []
@@ -255,6 +249,26 @@ def random_search(
             continue
         seen.add(key)
         chosen.append(combo)
+    return chosen
+
+
+def random_search(
+    strategy: type[Strategy],
+    data: Sequence[BarSeries] | BarSeries,
+    config: BacktestConfig,
+    *,
+    samples: int,
+    seed: int = 0,
+    space: Mapping[str, Sequence[Any]] | None = None,
+    objective: str = "sharpe",
+    maximize: bool = True,
+    constraint: Callable[[dict[str, Any]], bool] | None = None,
+    processes: int = 1,
+    start_method: str = "spawn",
+) -> SearchResult:
+    """``samples`` distinct combinations drawn with ``random.Random(seed)``: from ``space`` when given,
+    else from each parameter's range (:meth:`Param.sample`). Stops early when the space is exhausted."""
+    chosen = random_combinations(strategy, samples=samples, seed=seed, space=space, constraint=constraint)
     rows = evaluate(
         strategy, chosen, data, config, objective=objective, processes=processes, start_method=start_method
     )
@@ -300,8 +314,12 @@ def walk_forward(
     constraint: Callable[[dict[str, Any]], bool] | None = None,
     processes: int = 1,
     start_method: str = "spawn",
+    on_window: Callable[[int, int], None] | None = None,
 ) -> WalkForwardResult:
-    """Rolling (or anchored) in-sample optimisation and out-of-sample evaluation; see the module doc."""
+    """Rolling (or anchored) in-sample optimisation and out-of-sample evaluation; see the module doc.
+
+    ``on_window(done, total)`` is called after each window: progress for the caller, which may raise
+    to stop the analysis there (a cancelled run)."""
     if in_sample < 2 or out_of_sample < 1:
         raise ValueError("in_sample needs at least 2 bars and out_of_sample at least 1")
     series = [data] if isinstance(data, BarSeries) else list(data)
@@ -312,6 +330,7 @@ def walk_forward(
     stitched_equity: list[FloatArray] = []
     level = float(config.initial_cash)
     combinations = [combo for combo in grid(strategy, space) if constraint is None or constraint(combo)]
+    total = max(0, (len(timeline) - in_sample - out_of_sample) // advance + 1)
     first = 0
     while first + in_sample + out_of_sample <= len(timeline):
         sample_start = 0 if anchored else first
@@ -335,6 +354,8 @@ def walk_forward(
                 WalkForwardWindow((sample_start, sample_end), (test_start, test_end), None, None, None, None)
             )
             first += advance
+            if on_window is not None:
+                on_window(len(windows), total)
             continue
         test_config = replace(
             config, start=datetime_of(int(timeline[test_start])), end=datetime_of(int(timeline[test_end]))
@@ -357,6 +378,8 @@ def walk_forward(
             )
         )
         first += advance
+        if on_window is not None:
+            on_window(len(windows), total)
     times = np.concatenate(stitched_time) if stitched_time else np.zeros(0, dtype=np.int64)
     equity = np.concatenate(stitched_equity) if stitched_equity else np.zeros(0)
     metrics = compute_metrics(

@@ -21,7 +21,6 @@ import logging
 import math
 import multiprocessing
 import os
-import random
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -745,30 +744,6 @@ def _stored_space(
     return {name: [specs[name].coerce(value) for value in values] for name, values in stored.items()}
 
 
-def random_combinations(
-    klass: type[Strategy], *, samples: int, seed: int, space: Mapping[str, Sequence[Any]] | None
-) -> list[dict[str, Any]]:
-    """The combinations ``analysis.random_search`` evaluates for these arguments (the same draws from
-    ``random.Random(seed)``; a test holds the two together), so they can run one by one."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not secrets
-    specs = klass.parameter_specs()
-    chosen: list[dict[str, Any]] = []
-    seen: set[tuple[tuple[str, str], ...]] = set()
-    attempts = 0
-    while len(chosen) < samples and attempts < samples * 50:
-        attempts += 1
-        if space is None:
-            combo = {name: spec.sample(rng) for name, spec in specs.items()}
-        else:
-            combo = {name: values[rng.randrange(len(values))] for name, values in space.items()}
-        key = tuple(sorted((name, repr(value)) for name, value in combo.items()))
-        if key in seen:
-            continue
-        seen.add(key)
-        chosen.append(combo)
-    return chosen
-
-
 def _search(
     klass: type[Strategy],
     *,
@@ -782,7 +757,7 @@ def _search(
     if kind == BacktestKind.GRID:
         combinations = analysis.grid(klass, space)
     else:
-        combinations = random_combinations(
+        combinations = analysis.random_combinations(
             klass, samples=options["samples"], seed=options["seed"], space=space
         )
     rows: list[analysis.RunSummary | None] = [None] * len(combinations)
@@ -836,6 +811,12 @@ def _walk_forward(
             "kind_settings.step",
         )
     monitor.progress(0.01)
+    report = monitor.part(0.01, 0.99)
+
+    def on_window(done: int, total: int) -> None:
+        report(done / total)
+        monitor.check()
+
     outcome = analysis.walk_forward(
         klass,
         data,
@@ -850,8 +831,8 @@ def _walk_forward(
         # analysis.walk_forward's pool is the standard library's, which a prefork worker's (daemonic)
         # child may not start: there the windows run in this process
         processes=1 if multiprocessing.current_process().daemon else _processes(combinations, in_sample),
+        on_window=on_window,
     )
-    monitor.check()
     return reports.walk_forward_results(outcome, timeline)
 
 

@@ -257,6 +257,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderSideEnum": ["buy", "sell"],
         "PositionSideEnum": ["long", "short"],
+        # several models have a "status" or "kind": each gets its own named enum in the schema
+        "BacktestStatusEnum": ["queued", "running", "completed", "failed", "canceled"],
+        "BacktestKindEnum": ["single", "grid", "random", "walk_forward", "monte_carlo"],
     },
 }
 

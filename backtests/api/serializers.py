@@ -82,15 +82,9 @@ class BacktestCreateSerializer(StrictInputSerializer):
 
 
 class BacktestListQuerySerializer(StrictInputSerializer):
-    status = serializers.CharField(required=False, help_text="queued, running, completed, failed or canceled")
+    status = serializers.ChoiceField(choices=_values(BacktestStatus), required=False)
     cursor = serializers.CharField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False)
-
-    def validate_status(self, value: str) -> str:
-        # a plain string in the schema: a second "status" enum would collide with the orders' one
-        if value not in _values(BacktestStatus):
-            raise serializers.ValidationError(f"Choose one of {', '.join(_values(BacktestStatus))}.")
-        return value
 
 
 class TradesQuerySerializer(StrictInputSerializer):
@@ -148,9 +142,9 @@ class BacktestSerializer(serializers.Serializer):
     commission_minimum = serializers.CharField()
     slippage_model = serializers.CharField()
     slippage_amount = serializers.CharField()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=_values(BacktestKind))
     kind_settings = serializers.DictField()
-    status = serializers.CharField(help_text="queued, running, completed, failed or canceled")
+    status = serializers.ChoiceField(choices=_values(BacktestStatus))
     progress = serializers.IntegerField(help_text="percent")
     attempts = serializers.IntegerField()
     error_code = serializers.CharField(allow_blank=True)

@@ -148,6 +148,31 @@ def test_walk_forward_optimises_in_sample_and_stitches_out_of_sample() -> None:
     assert result.metrics.total_return == pytest.approx(growth - 1)
 
 
+def test_walk_forward_reports_each_window_and_stops_when_the_hook_raises() -> None:
+    seen: list[tuple[int, int]] = []
+
+    class Stop(Exception):
+        pass
+
+    def on_window(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        walk_forward(
+            MovingAverageCrossover,
+            random_walk(1200, seed=3),
+            CONFIG,
+            {"fast": [5], "slow": [20]},
+            in_sample=400,
+            out_of_sample=200,
+            on_window=on_window,
+        )
+
+    assert seen == [(1, 4), (2, 4)]
+
+
 def test_anchored_walk_forward_grows_the_sample() -> None:
     result = walk_forward(
         MovingAverageCrossover,

@@ -114,7 +114,7 @@ def test_the_list_shows_your_runs_newest_first_with_headline_metrics(token_clien
     assert body["results"][1]["metrics"]["trades"] == done.results["metrics"]["trades"]
     assert "results" not in body["results"][1]
     assert [row["id"] for row in only_done["results"]] == [str(done.pk)]
-    assert_error(token_client.get(BACKTESTS, {"status": "done"}), 400, "invalid", "status")
+    assert_error(token_client.get(BACKTESTS, {"status": "done"}), 400, "invalid_choice", "status")
 
 
 def test_the_detail_has_status_progress_and_results(token_client, user, wave):

@@ -320,14 +320,14 @@ def test_a_search_canceled_between_combinations_stops(user, wave, registered):
     assert (outcome.status, outcome.results) == ("canceled", None)
 
 
-def test_random_search_draws_what_analysis_random_search_draws():
+def test_random_search_evaluates_the_reproducible_random_combinations():
     space = {"fast": [2, 4, 6, 8, 10], "slow": [20, 30, 40]}
     data = random_walk(200)
     config = BacktestConfig()
 
-    ours = services.random_combinations(MovingAverageCrossover, samples=7, seed=3, space=space)
+    ours = analysis.random_combinations(MovingAverageCrossover, samples=7, seed=3, space=space)
     theirs = analysis.random_search(MovingAverageCrossover, data, config, samples=7, seed=3, space=space)
-    from_ranges = services.random_combinations(MovingAverageCrossover, samples=5, seed=1, space=None)
+    from_ranges = analysis.random_combinations(MovingAverageCrossover, samples=5, seed=1, space=None)
     ranged = analysis.random_search(MovingAverageCrossover, data, config, samples=5, seed=1)
 
     assert [{name: row.parameters[name] for name in space} for row in theirs.rows] == ours
@@ -362,6 +362,31 @@ def test_walk_forward_reports_windows_and_a_stitched_curve(user, wave):
     assert len(walk["equity_curve"]["time"]) == 150
     assert "metrics" in walk
     assert row.trades == []
+
+
+def test_a_walk_forward_canceled_in_its_first_window_stops_there(user, wave, registered, monkeypatch):
+    row = factories.create(
+        user,
+        strategy=SELF_CANCELING,
+        parameters={},
+        kind="walk_forward",
+        kind_settings={"space": {"cancel_at": [30]}, "in_sample": 100, "out_of_sample": 50},
+    )
+    SelfCanceling.run.update(owner=user, id=row.pk)
+    windows: list[tuple[int, int]] = []
+    real = analysis.walk_forward
+
+    def watched(*args, **kwargs):
+        hook = kwargs["on_window"]
+        kwargs["on_window"] = lambda done, total: (windows.append((done, total)), hook(done, total))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "walk_forward", watched)
+
+    outcome = services.run_backtest(backtest_id=row.pk)
+
+    assert (outcome.status, outcome.results) == ("canceled", None)
+    assert windows == [(1, 3)]  # 3 windows planned, stopped after the first
 
 
 def test_walk_forward_on_too_short_a_period_fails_in_words(user, wave):
