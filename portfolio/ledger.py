@@ -52,6 +52,9 @@ class PositionState:
         return self.quantity == 0
 
 
+_FLAT = PositionState()
+
+
 @dataclass(frozen=True, slots=True)
 class FillEffect:
     """What one fill did. ``opened_quantity + closed_quantity`` equals the fill's quantity; both are
@@ -191,6 +194,51 @@ def replay(fills: Iterable[FillTuple]) -> PositionState:
             position, side=side, quantity=quantity, price=price, commission=commission
         ).position
     return position
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """One closed trade of one key (a symbol): from flat, or from a flip, back to flat or to the next
+    flip. ``pnl`` is its exact realised P&L net of every commission of its fills (the opening ones
+    included); ``entry_notional`` the sum of ``quantity * price`` of the quantity it opened."""
+
+    key: str
+    pnl: Decimal
+    entry_notional: Decimal
+
+    @property
+    def trade_return(self) -> Decimal | None:
+        """``pnl / entry_notional`` (28 significant digits), None without an entry."""
+        if not self.entry_notional:
+            return None
+        with localcontext() as context:
+            context.prec = 28
+            return self.pnl / self.entry_notional
+
+
+def round_trips(fills: Iterable[tuple[str, FillTuple]]) -> list[RoundTrip]:
+    """The closed round trips of ``(key, (side, quantity, price, commission))`` fills, in the order they
+    close. Each key (a symbol) has its own position, replayed in the given (execution) order: a trip
+    ends when its position goes flat, or when a fill crosses zero, which closes it and opens the next
+    one with the rest. A trip still open at the end is not returned."""
+    state: dict[str, PositionState] = {}
+    running: dict[str, tuple[Decimal, Decimal]] = {}  # key -> (pnl so far, entry notional)
+    closed: list[RoundTrip] = []
+    for key, (side, quantity, price, commission) in fills:
+        effect = apply_fill(
+            state.get(key, _FLAT), side=side, quantity=quantity, price=price, commission=commission
+        )
+        state[key] = effect.position
+        with localcontext(_EXACT):
+            pnl, notional = running.get(key, (_ZERO, _ZERO))
+            pnl += effect.realized_pnl
+            if effect.closed_quantity > 0 and (effect.position.is_flat or effect.opened_quantity > 0):
+                closed.append(RoundTrip(key, pnl, notional))
+                pnl, notional = _ZERO, _ZERO
+            if effect.opened_quantity > 0:
+                notional += effect.opened_quantity * price
+        running[key] = (pnl, notional)
+    return closed
 
 
 def _direction(side: str) -> int:

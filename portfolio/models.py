@@ -70,8 +70,18 @@ class CashEntry(models.Model):
         return f"{self.kind} {self.amount}"
 
 
+class SnapshotReason(models.TextChoices):
+    """Why a snapshot was taken: after fills (throttled per account), every few minutes while the
+    account holds positions, or at the start of each UTC day (every account)."""
+
+    FILL = "fill", "After a fill"
+    SCHEDULE = "schedule", "Intraday schedule"
+    DAILY = "daily", "Start of day"
+
+
 class EquitySnapshot(models.Model):
-    """An account's value at one moment (on a schedule and after fills): the equity curve."""
+    """An account's value at one moment (on a schedule and after fills): the equity curve. One per
+    account and instant; ``taken_at`` is when the positions were valued."""
 
     id = models.BigAutoField(primary_key=True)
     account = models.ForeignKey(
@@ -81,10 +91,14 @@ class EquitySnapshot(models.Model):
     cash = money_field()
     positions_value = money_field()
     equity = money_field()
+    reason = models.CharField(max_length=8, choices=SnapshotReason.choices)
 
     class Meta:
         ordering = ["account", "taken_at"]
-        indexes = [models.Index(fields=["account", "taken_at"])]
+        constraints = [
+            # also the index of every read: the curve, the start-of-day equity, the risk context
+            models.UniqueConstraint(fields=["account", "taken_at"], name="equity_snapshot_once_per_instant"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.taken_at:%Y-%m-%d %H:%M} {self.equity}"

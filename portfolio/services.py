@@ -9,18 +9,25 @@ that say "account row locked" expect the caller to hold that lock inside its tra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 
 from accounts.models import TradingAccount
 from accounts.services import add_to_cash
 from marketdata.models import Instrument
 from portfolio import ledger
-from portfolio.models import CashEntry, EquitySnapshot, Position
+from portfolio.models import CashEntry, EquitySnapshot, Position, SnapshotReason
 from tradeapp.core import clock
 from tradeapp.core.errors import DomainError, NotFound
+
+SNAPSHOT_BATCH = 500  # accounts valued per query and Redis read by the scheduled snapshots
+# Intraday snapshots (after fills, every 5 minutes) older than this are thinned to the last one of
+# each UTC day: the 1D..1M curves keep their detail, storage stays bounded for the long ranges.
+INTRADAY_RETENTION_DAYS = 35
+THINNING_WINDOW_DAYS = 7  # each daily run thins this many days past the retention (bounded work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +81,8 @@ def apply_fill(
     Raises ``insufficient_buying_power`` (nothing written) when a buy would take cash below zero.
     ``position``: the account's row for ``instrument`` when the caller read it after locking the
     account (every writer of positions locks the account first, so it is current); else it is locked
-    and read here."""
+    and read here. Once the transaction commits, an equity snapshot of the account is requested
+    (throttled per account: ``portfolio.tasks.request_snapshot``)."""
     if position is None:
         position = lock_position(account=account, instrument=instrument)
     state = ledger.PositionState(
@@ -117,7 +125,24 @@ def apply_fill(
         for line in ledger.fill_entries(side=side, quantity=quantity, price=price, commission=commission)
     )
     add_to_cash(account=account, amount=effect.cash_delta)
+    _snapshot_after_commit(account.pk)
     return AppliedFill(position, effect.realized_pnl, effect.cash_delta)
+
+
+def _snapshot_after_commit(account_id: object) -> None:
+    """After the fill's transaction commits, ask for an equity snapshot of the account. The order path
+    pays one Redis SET NX per fill (the request is throttled per account, see
+    ``portfolio.tasks.request_snapshot``); nothing happens on a rollback. ``robust``: a Redis or broker
+    failure is logged and never turns a committed order into an error."""
+    key = str(account_id)
+
+    # a plain function, not a partial: Django names the callback (__qualname__) when it logs a failure
+    def request_snapshot() -> None:
+        from portfolio.tasks import request_snapshot
+
+        request_snapshot(key)
+
+    transaction.on_commit(request_snapshot, robust=True)
 
 
 def set_position_exits(
@@ -164,18 +189,35 @@ def set_position_exits(
         return position
 
 
-def take_equity_snapshot(*, account: TradingAccount, at: datetime | None = None) -> EquitySnapshot:
-    """Store the account's equity now (positions valued at the latest quotes)."""
-    from portfolio.selectors import account_valuation
+def take_equity_snapshot(
+    *, account: TradingAccount, reason: SnapshotReason | str, at: datetime | None = None
+) -> EquitySnapshot:
+    """Store the account's equity: cash and open positions read in one statement (a fill committing
+    meanwhile is in both or in neither), positions valued at the latest quotes. ``taken_at`` is the
+    time of the valuation unless ``at`` says otherwise. One snapshot per account and instant: another
+    one at the same instant is returned as it is."""
+    from portfolio.selectors import book_values
 
-    valuation = account_valuation(account)
-    return EquitySnapshot.objects.create(
+    value = book_values([account.pk])[account.pk]
+    snapshot, _ = EquitySnapshot.objects.get_or_create(
         account=account,
         taken_at=at or clock.now(),
-        cash=valuation.cash,
-        positions_value=valuation.positions_value,
-        equity=valuation.equity,
+        defaults={
+            "cash": value.cash,
+            "positions_value": value.positions_value,
+            "equity": value.equity,
+            "reason": reason,
+        },
     )
+    return snapshot
+
+
+def snapshot_account(*, account_id: object) -> EquitySnapshot | None:
+    """The snapshot after fills (``portfolio.snapshot_account``): None when the account is gone."""
+    account = TradingAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    return take_equity_snapshot(account=account, reason=SnapshotReason.FILL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,13 +261,67 @@ def reconcile(account: TradingAccount) -> list[ReconciliationProblem]:
     return problems
 
 
+def snapshot_accounts(*, reason: SnapshotReason, open_positions_only: bool = False) -> int:
+    """Snapshot every account (or those holding a position), stamped with the current minute; returns
+    how many were stored. Two runs in one minute store one snapshot per account (the second finds it,
+    and the unique instant settles a race), so a redelivered task adds nothing. Accounts are valued
+    in batches: one query and one Redis read per ``SNAPSHOT_BATCH`` accounts."""
+    from portfolio.selectors import book_values
+
+    at = clock.now().replace(second=0, microsecond=0)
+    accounts = TradingAccount.objects.exclude(
+        Exists(EquitySnapshot.objects.filter(account=OuterRef("pk"), taken_at=at))
+    )
+    if open_positions_only:
+        accounts = accounts.filter(
+            Exists(Position.objects.filter(account=OuterRef("pk")).exclude(quantity=0))
+        )
+    ids = list(accounts.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), SNAPSHOT_BATCH):
+        values = book_values(ids[start : start + SNAPSHOT_BATCH])
+        EquitySnapshot.objects.bulk_create(
+            [
+                EquitySnapshot(
+                    account_id=account_id,
+                    taken_at=at,
+                    cash=value.cash,
+                    positions_value=value.positions_value,
+                    equity=value.equity,
+                    reason=reason,
+                )
+                for account_id, value in values.items()
+            ],
+            ignore_conflicts=True,
+        )
+    return len(ids)
+
+
 def snapshot_all_accounts() -> int:
-    """Snapshot every account's equity now; returns how many. Two runs in one minute store one
-    snapshot per account (the second finds it), so a redelivered task adds nothing."""
-    now = clock.now().replace(second=0, microsecond=0)
-    taken = 0
-    for account in TradingAccount.objects.all().iterator():
-        if not EquitySnapshot.objects.filter(account=account, taken_at=now).exists():
-            take_equity_snapshot(account=account, at=now)
-            taken += 1
-    return taken
+    """Every account's equity at the start of the UTC day (the daily beat task)."""
+    return snapshot_accounts(reason=SnapshotReason.DAILY)
+
+
+_THIN_SQL = """
+DELETE FROM portfolio_equitysnapshot WHERE id IN (
+  SELECT id FROM (
+    SELECT id, row_number() OVER (
+      PARTITION BY account_id, date_trunc('day', taken_at, 'UTC') ORDER BY taken_at DESC
+    ) AS newest_first
+    FROM portfolio_equitysnapshot
+    WHERE taken_at >= %(start)s AND taken_at < %(end)s
+  ) AS ranked
+  WHERE newest_first > 1
+)
+"""
+
+
+def thin_snapshots(*, now: datetime | None = None) -> int:
+    """Keep only the last snapshot of each account and UTC day among those older than
+    ``INTRADAY_RETENTION_DAYS`` (looking back ``THINNING_WINDOW_DAYS`` further, so a daily run does
+    bounded work). Returns how many were deleted. Idempotent."""
+    from portfolio.selectors import start_of_day
+
+    end = start_of_day((now or clock.now()) - timedelta(days=INTRADAY_RETENTION_DAYS))
+    with connection.cursor() as cursor:
+        cursor.execute(_THIN_SQL, {"start": end - timedelta(days=THINNING_WINDOW_DAYS), "end": end})
+        return cursor.rowcount

@@ -38,10 +38,18 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5.0,
         "options": {"queue": "orders", "expires": 4},
     },
-    # Equity of every account at the UTC day's start: the base of day P&L and of the equity curve.
+    # Equity of every account at the UTC day's start: the base of day P&L and of the equity curve
+    # (then old intraday snapshots are thinned to one a day).
     "portfolio.snapshot_equity": {
         "task": "portfolio.snapshot_equity",
         "schedule": crontab(hour=0, minute=0),
         "options": {"queue": "orders", "expires": 3600},
+    },
+    # Equity of accounts holding positions every 5 minutes: the 1D curve between fills (fills take
+    # their own snapshot, throttled per account).
+    "portfolio.snapshot_open_accounts": {
+        "task": "portfolio.snapshot_open_accounts",
+        "schedule": crontab(minute="*/5"),
+        "options": {"queue": "orders", "expires": 4 * 60},
     },
 }

@@ -285,7 +285,6 @@ class TradingBrowserTests(BrowserTestCase):
                 expect(page.get_by_test_id("open-orders")).to_have_text("0")
                 expect(page.locator('#positions tr[data-symbol="BTC/USD"]')).to_have_count(1)
                 expect(page.get_by_test_id("equity")).to_contain_text(money(cash + mark * Decimal(BUY)))
-                self.screenshot(page, "dashboard.png", full_page=True)
 
                 # --- quick trade from a watchlist row: sell half, the toast says so -------------
                 page.get_by_role("link", name="Markets", exact=True).click()

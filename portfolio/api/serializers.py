@@ -127,3 +127,207 @@ class ActivitySerializer(serializers.Serializer):
     price = serializers.CharField(allow_null=True)
     amount = serializers.CharField(help_text="signed cash effect")
     memo = serializers.CharField(allow_blank=True)
+
+
+# --- analytics: the equity curve, day P&L, allocation, metrics, realised P&L -----------------------------
+
+
+class RangeField(serializers.ChoiceField):
+    """A curve range, in any case (``1d`` = ``1D``; ``All`` = ``ALL``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from portfolio.analytics import RANGES
+
+        super().__init__(choices=list(RANGES), **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return str(super().to_internal_value(str(data).strip().upper()))
+
+
+class EquityQuerySerializer(StrictInputSerializer):
+    range = RangeField(required=False, default="1M", help_text="1D, 1W, 1M, 3M, 1Y or ALL (any case)")
+
+
+class EquityPointSerializer(serializers.Serializer):
+    time = serializers.CharField()
+    equity = serializers.CharField()
+
+
+class EquityCurveSerializer(serializers.Serializer):
+    account_id = serializers.UUIDField()
+    currency = serializers.CharField()
+    range = serializers.CharField()
+    start = serializers.CharField(help_text="when the range opens (not before the opening or last reset)")
+    end = serializers.CharField(help_text="now: the last point is the current valuation")
+    bucket_seconds = serializers.IntegerField(help_text="each bucket keeps its last snapshot")
+    start_equity = serializers.CharField()
+    end_equity = serializers.CharField()
+    change = serializers.CharField()
+    change_pct = serializers.CharField(allow_null=True)
+    points = EquityPointSerializer(many=True)
+
+    def to_representation(self, curve: Any) -> dict[str, Any]:
+        from marketdata.api.serializers import utc_text
+
+        window = curve.window
+        return {
+            "account_id": str(curve.account.pk),
+            "currency": curve.account.base_currency,
+            "range": window.name,
+            "start": utc_text(window.start),
+            "end": utc_text(window.end),
+            "bucket_seconds": int(window.bucket.total_seconds()),
+            "start_equity": _money(curve.start_equity),
+            "end_equity": _money(curve.end_equity),
+            "change": _money(curve.change),
+            "change_pct": _pct(curve.change_pct),
+            "points": [{"time": utc_text(p.time), "equity": _money(p.equity)} for p in curve.points],
+        }
+
+
+def _pct(value: Any) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+class DayPnlSerializer(serializers.Serializer):
+    start_equity = serializers.CharField(help_text="at the start of the UTC day")
+    equity = serializers.CharField()
+    pnl = serializers.CharField()
+    pnl_pct = serializers.CharField(allow_null=True)
+    realized = serializers.CharField(help_text="booked by today's fills, net of their commissions")
+    unrealized_change = serializers.CharField(help_text="the rest: open positions moving")
+
+
+class AllocationRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text='a symbol, an asset class, or "cash"')
+    asset_class = serializers.CharField()
+    side = serializers.ChoiceField(choices=["long", "short", "mixed", "cash"])
+    long_value = serializers.CharField()
+    short_value = serializers.CharField(help_text="negative: shorts")
+    value = serializers.CharField(help_text="signed market value")
+    pct = serializers.CharField(allow_null=True, help_text="of equity; the rows add up to 100")
+
+
+def _allocation_row(row: Any) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "asset_class": row.asset_class,
+        "side": row.side,
+        "long_value": _money(row.long_value),
+        "short_value": _money(row.short_value),
+        "value": _money(row.value),
+        "pct": _pct(row.pct),
+    }
+
+
+class AllocationSerializer(serializers.Serializer):
+    equity = serializers.CharField()
+    cash = serializers.CharField()
+    long_value = serializers.CharField()
+    short_value = serializers.CharField()
+    gross_exposure_pct = serializers.CharField(allow_null=True)
+    net_exposure_pct = serializers.CharField(allow_null=True)
+    by_symbol = AllocationRowSerializer(many=True)
+    by_asset_class = AllocationRowSerializer(many=True)
+
+
+class AccountMetricsSerializer(serializers.Serializer):
+    """``portfolio.metrics.Metrics`` of the account: fractions (0.12 = 12 %), from its equity once per
+    ``period`` and its closed round trips."""
+
+    period = serializers.ChoiceField(choices=["1h", "1d"], help_text="the equity is sampled once per period")
+    start_equity = serializers.FloatField(allow_null=True)
+    end_equity = serializers.FloatField(allow_null=True)
+    periods = serializers.IntegerField()
+    periods_per_year = serializers.FloatField()
+    risk_free_rate = serializers.FloatField()
+    total_return = serializers.FloatField(allow_null=True)
+    annualized_return = serializers.FloatField(allow_null=True, help_text="null before 30 days of history")
+    volatility = serializers.FloatField(allow_null=True)
+    sharpe = serializers.FloatField(allow_null=True)
+    sortino = serializers.FloatField(allow_null=True)
+    calmar = serializers.FloatField(allow_null=True)
+    max_drawdown = serializers.FloatField(allow_null=True)
+    max_drawdown_periods = serializers.IntegerField()
+    max_drawdown_duration = serializers.FloatField(allow_null=True, help_text="seconds")
+    trades = serializers.IntegerField(help_text="closed round trips")
+    win_rate = serializers.FloatField(allow_null=True)
+    average_win = serializers.FloatField(allow_null=True)
+    average_loss = serializers.FloatField(allow_null=True)
+    profit_factor = serializers.JSONField(help_text='a number, "inf" or null')
+    expectancy = serializers.FloatField(allow_null=True)
+    average_trade_return = serializers.FloatField(allow_null=True)
+    exposure_time = serializers.FloatField(allow_null=True)
+    buy_and_hold_return = serializers.FloatField(allow_null=True)
+    excess_return = serializers.FloatField(allow_null=True)
+    var_confidence = serializers.FloatField()
+    var_historical = serializers.FloatField(allow_null=True, help_text="one period, a fraction of equity")
+    var_monte_carlo = serializers.FloatField(allow_null=True, help_text="one period, a fraction of equity")
+
+
+class RealizedRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text='the symbol, or the deployment id ("" for manual orders)')
+    label = serializers.CharField()
+    realized_pnl = serializers.CharField(help_text="net of commissions")
+    commission = serializers.CharField()
+    fills = serializers.IntegerField()
+    trades = serializers.IntegerField(help_text="closed round trips (by symbol)")
+    wins = serializers.IntegerField()
+    symbols = serializers.ListField(child=serializers.CharField())
+
+
+def _realized_row(row: Any) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "label": row.label,
+        "realized_pnl": _money(row.realized_pnl),
+        "commission": _money(row.commission),
+        "fills": row.fills,
+        "trades": row.trades,
+        "wins": row.wins,
+        "symbols": list(row.symbols),
+    }
+
+
+class AnalyticsSerializer(serializers.Serializer):
+    account_id = serializers.UUIDField()
+    currency = serializers.CharField()
+    at = serializers.CharField()
+    day = DayPnlSerializer()
+    allocation = AllocationSerializer()
+    metrics = AccountMetricsSerializer()
+    realized_pnl = serializers.CharField(help_text="since the last reset, net of commissions")
+    realized_by_symbol = RealizedRowSerializer(many=True)
+    realized_by_strategy = RealizedRowSerializer(many=True)
+
+    def to_representation(self, result: Any) -> dict[str, Any]:
+        from marketdata.api.serializers import utc_text
+
+        day, allocation = result.day, result.allocation
+        return {
+            "account_id": str(result.account.pk),
+            "currency": result.account.base_currency,
+            "at": utc_text(result.at),
+            "day": {
+                "start_equity": _money(day.start_equity),
+                "equity": _money(day.equity),
+                "pnl": _money(day.pnl),
+                "pnl_pct": _pct(day.pct),
+                "realized": _money(day.realized),
+                "unrealized_change": _money(day.unrealized_change),
+            },
+            "allocation": {
+                "equity": _money(allocation.equity),
+                "cash": _money(allocation.cash),
+                "long_value": _money(allocation.long_value),
+                "short_value": _money(allocation.short_value),
+                "gross_exposure_pct": _pct(allocation.gross_exposure_pct),
+                "net_exposure_pct": _pct(allocation.net_exposure_pct),
+                "by_symbol": [_allocation_row(row) for row in allocation.by_symbol],
+                "by_asset_class": [_allocation_row(row) for row in allocation.by_asset_class],
+            },
+            "metrics": {"period": result.metrics_period.name, **result.metrics.as_dict()},
+            "realized_pnl": _money(result.realized_pnl),
+            "realized_by_symbol": [_realized_row(row) for row in result.realized_by_symbol],
+            "realized_by_strategy": [_realized_row(row) for row in result.realized_by_strategy],
+        }

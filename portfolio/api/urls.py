@@ -16,4 +16,6 @@ urlpatterns = [
     ),
     path("accounts/<str:account_id>/summary", views.SummaryView.as_view(), name="account-summary"),
     path("accounts/<str:account_id>/activities", views.ActivityListView.as_view(), name="activity-list"),
+    path("accounts/<str:account_id>/equity", views.EquityCurveView.as_view(), name="account-equity"),
+    path("accounts/<str:account_id>/analytics", views.AnalyticsView.as_view(), name="account-analytics"),
 ]

@@ -1,4 +1,5 @@
-"""Positions, account summary and activities under /api/v1/accounts/{account_id}/."""
+"""Positions, account summary, activities, the equity curve and the analytics under
+/api/v1/accounts/{account_id}/."""
 
 from __future__ import annotations
 
@@ -148,3 +149,39 @@ class ActivityListView(APIView):
             rows += _cash_rows(account, limit)
         rows.sort(key=lambda row: row["at"], reverse=True)
         return Response(rows[:limit])
+
+
+class EquityCurveView(APIView):
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER, s.EquityQuerySerializer],
+        responses=s.EquityCurveSerializer,
+        summary="The equity curve over a range (1D, 1W, 1M, 3M, 1Y, ALL)",
+        description=(
+            "Rolling windows ending now, clipped to the account's opening (or last reset): the equity "
+            "when the range opens, the last equity snapshot of each bucket (snapshots are taken after "
+            "fills, every 5 minutes while positions are open, and daily), then the current valuation."
+        ),
+    )
+    def get(self, request: Request, account_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        query = validated(
+            s.EquityQuerySerializer, {k: request.query_params.get(k) for k in request.query_params}
+        )
+        return Response(s.EquityCurveSerializer(selectors.equity_curve(account, query["range"])).data)
+
+
+class AnalyticsView(APIView):
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER],
+        responses=s.AnalyticsSerializer,
+        summary="Day P&L, allocation, performance metrics, realised P&L by symbol and by strategy",
+        description=(
+            "Since the account's last reset. Metrics come from `portfolio.metrics` (the backtester's): "
+            "the equity sampled hourly (daily once the account is 14 days old) and the closed round "
+            "trips of its fills. Realised P&L by strategy groups the fills by their order's deployment "
+            "(`Manual` for orders placed by hand), as the account booked them."
+        ),
+    )
+    def get(self, request: Request, account_id: str) -> Response:
+        account = resolve_account(request, account_id)
+        return Response(s.AnalyticsSerializer(selectors.account_analytics(account)).data)

@@ -1,0 +1,283 @@
+/* The dashboard's equity curve (lightweight-charts v5): a baseline chart around the range's opening
+   equity (above it in the theme's gain colour, below in the loss colour), range buttons that fetch
+   /api/v1/accounts/{id}/equity?range= (without JavaScript they are links that reload the page), a
+   refresh after each fill of the user's stream or a resync, and the last point following the
+   summary's live equity on quote ticks. The server's SVG line stays when the library is missing.
+   Data: the first range arrives in <script id="equity-data" type="application/json">. */
+(function () {
+  "use strict";
+
+  var LWC = window.LightweightCharts;
+  var box = document.getElementById("equity-chart");
+  var dataEl = document.getElementById("equity-data");
+  if (!LWC || !box || !dataEl) return;
+
+  var URL_BASE = box.getAttribute("data-url");
+  var REFRESH_AFTER_FILL_MS = 1500; // the snapshot after a fill is taken ~2 s later; the live point at once
+  var TICK_EVERY_MS = 1000;
+  var statusEl = document.getElementById("equity-status");
+  var changeEl = document.getElementById("equity-change");
+  var rangesEl = document.getElementById("equity-ranges");
+  var card = document.getElementById("equity");
+
+  var state = { range: box.getAttribute("data-range"), curve: null, points: [], loadId: 0 };
+  var refreshTimer = null;
+  var lastTick = 0;
+
+  /* --- colours ------------------------------------------------------------------------------ */
+  function css(name, fallback) {
+    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function alpha(color, amount) {
+    var match = /^#([0-9a-f]{6})$/i.exec(color);
+    if (!match) return color;
+    var n = parseInt(match[1], 16);
+    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + amount + ")";
+  }
+
+  function palette() {
+    return {
+      bg: css("--surface", "#ffffff"),
+      text: css("--muted", "#545e6a"),
+      grid: css("--surface-3", "#e9edf2"),
+      border: css("--border", "#d6dce3"),
+      up: css("--pos", "#087338"),
+      down: css("--neg", "#bd2318"),
+    };
+  }
+
+  function chartOptions(colors) {
+    return {
+      autoSize: true,
+      layout: {
+        background: { type: "solid", color: colors.bg },
+        textColor: colors.text,
+        attributionLogo: true,
+        fontFamily: css("--font", "system-ui, sans-serif"),
+      },
+      grid: { vertLines: { color: colors.grid }, horzLines: { color: colors.grid } },
+      rightPriceScale: { borderColor: colors.border, scaleMargins: { top: 0.12, bottom: 0.08 } },
+      timeScale: { borderColor: colors.border, timeVisible: true, secondsVisible: false },
+      crosshair: { mode: LWC.CrosshairMode ? LWC.CrosshairMode.Normal : 0 },
+      handleScroll: { vertTouchDrag: false },
+    };
+  }
+
+  function seriesColors(colors) {
+    return {
+      topLineColor: colors.up,
+      topFillColor1: alpha(colors.up, 0.28),
+      topFillColor2: alpha(colors.up, 0.04),
+      bottomLineColor: colors.down,
+      bottomFillColor1: alpha(colors.down, 0.04),
+      bottomFillColor2: alpha(colors.down, 0.28),
+    };
+  }
+
+  var colors = palette();
+  var chart = LWC.createChart(box, chartOptions(colors));
+  var series = chart.addSeries(
+    LWC.BaselineSeries,
+    Object.assign(
+      {
+        baseValue: { type: "price", price: 0 },
+        lineWidth: 2,
+        priceFormat: { type: "price", precision: 2, minMove: 0.01 },
+        priceLineVisible: false,
+      },
+      seriesColors(colors)
+    )
+  );
+  box.classList.add("has-chart");
+
+  /* --- numbers and time --------------------------------------------------------------------- */
+  function parse(text) {
+    if (text === null || text === undefined || text === "") return NaN;
+    return Number(String(text).replace(/,/g, ""));
+  }
+
+  function money(value, signed) {
+    if (!Number.isFinite(value)) return "—";
+    var text = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
+    return (signed && value > 0 ? "+" : "") + text;
+  }
+
+  /* snapshots are moments in UTC; the chart shows the viewer's clock */
+  function chartTime(iso) {
+    var seconds = Math.floor(Date.parse(iso) / 1000);
+    return seconds - new Date(seconds * 1000).getTimezoneOffset() * 60;
+  }
+
+  function toPoints(curve) {
+    var points = [];
+    (curve.points || []).forEach(function (row) {
+      var point = { time: chartTime(row.time), value: parse(row.equity) };
+      if (!Number.isFinite(point.value)) return;
+      var last = points[points.length - 1];
+      if (last && point.time <= last.time) {
+        points[points.length - 1] = { time: last.time, value: point.value }; // one point per second
+      } else {
+        points.push(point);
+      }
+    });
+    return points;
+  }
+
+  /* --- drawing ------------------------------------------------------------------------------ */
+  function setStatus(text) {
+    if (statusEl) statusEl.textContent = text || "";
+  }
+
+  function showChange(curve) {
+    if (!changeEl) return;
+    var change = parse(curve.change);
+    var value = changeEl.querySelector('[data-field="change"]');
+    if (value) {
+      value.textContent = "";
+      value.appendChild(document.createTextNode(money(change, true) + " " + (curve.currency || "") + " "));
+      var pct = document.createElement("span");
+      pct.className = "stat-pct";
+      var pctValue = parse(curve.change_pct);
+      pct.textContent = "(" + (Number.isFinite(pctValue) ? (pctValue > 0 ? "+" : "") + pctValue.toFixed(2) + "%" : "—") + ")";
+      value.appendChild(pct);
+      value.classList.toggle("pos", change > 0);
+      value.classList.toggle("neg", change < 0);
+    }
+    var link = rangesEl && rangesEl.querySelector('[data-range="' + curve.range + '"]');
+    var description = changeEl.querySelector('[data-field="range-description"]');
+    if (description && link) description.textContent = link.getAttribute("data-description") || "";
+    if (card) {
+      var start = card.querySelector('[data-field="start-equity"]');
+      var end = card.querySelector('[data-field="end-equity"]');
+      if (start) start.textContent = money(parse(curve.start_equity));
+      if (end) end.textContent = money(parse(curve.end_equity));
+    }
+  }
+
+  function draw(curve) {
+    state.curve = curve;
+    state.points = toPoints(curve);
+    series.applyOptions({ baseValue: { type: "price", price: parse(curve.start_equity) } });
+    series.setData(state.points);
+    chart.timeScale().fitContent();
+    showChange(curve);
+    box.setAttribute("data-range", curve.range);
+    box.setAttribute("data-points", String(state.points.length));
+    var last = state.points[state.points.length - 1];
+    box.setAttribute("data-last", last ? last.value.toFixed(2) : "");
+    box.setAttribute(
+      "aria-label",
+      "Equity curve, " + (changeEl ? changeEl.querySelector('[data-field="range-description"]').textContent : curve.range) +
+        ", from " + money(parse(curve.start_equity)) + " to " + money(parse(curve.end_equity)) + " " + (curve.currency || "")
+    );
+    setStatus(state.points.length > 1 ? "" : "No history in this range yet.");
+  }
+
+  function markRange(range) {
+    if (!rangesEl) return;
+    rangesEl.querySelectorAll("[data-range]").forEach(function (link) {
+      if (link.getAttribute("data-range") === range) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    });
+  }
+
+  function load(range, quiet) {
+    var id = ++state.loadId;
+    if (!quiet) setStatus("Loading…");
+    return fetch(URL_BASE + "?range=" + encodeURIComponent(range), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error(body && body.message ? body.message : "HTTP " + response.status);
+          return body;
+        });
+      })
+      .then(function (curve) {
+        if (id !== state.loadId) return;
+        state.range = curve.range;
+        draw(curve);
+      })
+      .catch(function (error) {
+        if (id === state.loadId) setStatus("Could not load the equity curve: " + error.message);
+      });
+  }
+
+  /* --- range buttons (links without JavaScript) -------------------------------------------- */
+  if (rangesEl) {
+    rangesEl.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[data-range]");
+      if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      var range = link.getAttribute("data-range");
+      markRange(range);
+      state.range = range;
+      try {
+        // the address keeps the range: a reload, and the live sections' refresh, render the same one
+        var url = new URL(window.location.href);
+        url.searchParams.set("range", range);
+        url.hash = "";
+        window.history.replaceState(window.history.state, "", url.pathname + url.search);
+      } catch (error) {
+        /* an old browser: the range just is not remembered */
+      }
+      load(range, false);
+    });
+  }
+
+  /* --- live --------------------------------------------------------------------------------- */
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      load(state.range, true);
+    }, REFRESH_AFTER_FILL_MS);
+  }
+
+  /* the summary's equity, which orders.js revalues on every quote tick, becomes the live last point */
+  function followSummary() {
+    var now = Date.now();
+    if (now - lastTick < TICK_EVERY_MS || !state.points.length) return;
+    var equityEl = document.querySelector('[data-summary-field="equity"]');
+    var equity = equityEl ? parse(equityEl.firstChild && equityEl.firstChild.textContent) : NaN;
+    if (!Number.isFinite(equity)) return;
+    lastTick = now;
+    var seconds = Math.floor(now / 1000);
+    var time = seconds - new Date(seconds * 1000).getTimezoneOffset() * 60;
+    var last = state.points[state.points.length - 1];
+    var point = { time: Math.max(time, last.time), value: equity };
+    if (point.time === last.time) state.points[state.points.length - 1] = point;
+    else state.points.push(point);
+    series.update(point);
+    box.setAttribute("data-last", equity.toFixed(2));
+  }
+
+  document.addEventListener("tradeapp:event", function (event) {
+    var message = event.detail;
+    if (!message || typeof message.stream !== "string") return;
+    if (message.stream.indexOf("user.") === 0) {
+      if (message.event === "fill") scheduleRefresh();
+    } else if (message.event === "quote") {
+      window.setTimeout(followSummary, 0); // after orders.js has revalued the summary
+    }
+  });
+
+  document.addEventListener("tradeapp:resync", function (event) {
+    var stream = event.detail && event.detail.stream;
+    if (typeof stream === "string" && stream.indexOf("user.") === 0) scheduleRefresh();
+  });
+
+  document.addEventListener("tradeapp:theme", function () {
+    colors = palette();
+    chart.applyOptions(chartOptions(colors));
+    series.applyOptions(seriesColors(colors));
+  });
+
+  try {
+    draw(JSON.parse(dataEl.textContent));
+  } catch (error) {
+    load(state.range, false);
+  }
+})();
