@@ -255,7 +255,155 @@ def monte_carlo_results(outcome: MonteCarloResult, options: Mapping[str, Any], t
 
 
 def histogram(values: npt.NDArray[np.float64], bins: int = 30) -> dict[str, list[Any]]:
+    """``bins`` equal bins over the values' range; one bin exactly at the value when they are all the
+    same (numpy would spread them over ``value ± 0.5``, a drawdown axis from -50 % to +50 %)."""
     if not len(values):
         return {"edges": [], "counts": []}
+    low, high = float(np.min(values)), float(np.max(values))
+    if low == high:
+        return {"edges": [round(low, 6), round(high, 6)], "counts": [len(values)]}
     counts, edges = np.histogram(values, bins=bins)
     return {"edges": [round(float(edge), 6) for edge in edges], "counts": [int(count) for count in counts]}
+
+
+# --- reading results: better of two, heatmap over chosen axes ----------------------------------------
+
+# Which way each metric is better (None: neither, e.g. the number of trades or the data's own figures).
+METRIC_GOALS: dict[str, str | None] = {
+    "start_equity": None,
+    "end_equity": "higher",
+    "periods": None,
+    "periods_per_year": None,
+    "risk_free_rate": None,
+    "total_return": "higher",
+    "annualized_return": "higher",
+    "volatility": "lower",
+    "sharpe": "higher",
+    "sortino": "higher",
+    "calmar": "higher",
+    "max_drawdown": "lower",
+    "max_drawdown_periods": "lower",
+    "max_drawdown_duration": "lower",
+    "trades": None,
+    "win_rate": "higher",
+    "average_win": "higher",
+    "average_loss": "higher",  # a negative amount: nearer zero is better
+    "profit_factor": "higher",
+    "expectancy": "higher",
+    "average_trade_return": "higher",
+    "exposure_time": None,
+    "buy_and_hold_return": None,
+    "excess_return": "higher",
+    "var_confidence": None,
+    "var_historical": "lower",  # a loss, as a positive fraction
+    "var_monte_carlo": "lower",
+}
+HEATMAP_LEVELS = 10  # colour steps of a heatmap cell: 0 the worst value shown, 9 the best
+
+
+def metric_number(value: Any) -> float | None:
+    """A stored metric as a float: ``"inf"``/``"-inf"`` as infinities, None (or anything not a number)
+    as None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return None if math.isnan(value) else float(value)
+    if value in ("inf", "-inf"):
+        return float(value)
+    return None
+
+
+def better(name: str, a: Any, b: Any) -> str | None:
+    """``"a"`` or ``"b"``, whichever value of metric ``name`` is better, or None: equal, undefined on
+    either side, or a metric that is no better one way than the other."""
+    goal = METRIC_GOALS.get(name)
+    first, second = metric_number(a), metric_number(b)
+    if goal is None or first is None or second is None or first == second:
+        return None
+    higher = "a" if first > second else "b"
+    lower = "b" if higher == "a" else "a"
+    return higher if goal == "higher" else lower
+
+
+def varying_parameters(rows: list[Mapping[str, Any]]) -> list[str]:
+    """The parameters that take more than one value among the valid rows of an optimisation, the most
+    varied first (ties in declaration order)."""
+    valid = [row for row in rows if row.get("error") is None]
+    if not valid:
+        return []
+    names = list(valid[0]["parameters"])
+    distinct = {name: len({repr(row["parameters"].get(name)) for row in valid}) for name in names}
+    return sorted((name for name in names if distinct[name] > 1), key=lambda name: -distinct[name])
+
+
+def _axis_order(value: Any) -> tuple[int, float, str]:
+    number = metric_number(value)
+    if number is None and isinstance(value, str):
+        try:
+            number = float(value)  # Decimal parameters are stored as strings
+        except ValueError:
+            number = None
+    return (0, number, "") if number is not None else (1, 0.0, repr(value))
+
+
+def heatmap_of(rows: list[Mapping[str, Any]], x: str, y: str, *, maximize: bool) -> dict[str, Any] | None:
+    """The objective of an optimisation's ``rows`` (``summary_row`` dicts) over parameters ``x`` and
+    ``y``: ``values[i][j]`` is the best objective with ``y = ys[i]`` and ``x = xs[j]`` over every value
+    of the other parameters (None: no run there with a defined objective; refused combinations are
+    left out). ``levels`` grades each cell from 0 (the worst shown) to ``HEATMAP_LEVELS - 1`` (the
+    best; all cells equal: the best); ``best`` is ``[i, j]`` of the best cell. None when ``x == y`` or
+    no run has a defined objective."""
+    if x == y:
+        return None
+    ran = [
+        row for row in rows if row.get("error") is None and x in row["parameters"] and y in row["parameters"]
+    ]
+    scored = [row for row in ran if metric_number(row.get("objective")) is not None]
+    if not scored:
+        return None
+    xs = sorted({repr(row["parameters"][x]): row["parameters"][x] for row in ran}.values(), key=_axis_order)
+    ys = sorted({repr(row["parameters"][y]): row["parameters"][y] for row in ran}.values(), key=_axis_order)
+    column = {repr(value): index for index, value in enumerate(xs)}
+    line = {repr(value): index for index, value in enumerate(ys)}
+    values: list[list[float | None]] = [[None] * len(xs) for _ in ys]
+    pick = max if maximize else min
+    for row in scored:
+        i, j = line[repr(row["parameters"][y])], column[repr(row["parameters"][x])]
+        objective = metric_number(row["objective"])
+        assert objective is not None
+        current = values[i][j]
+        values[i][j] = objective if current is None else pick(current, objective)
+    defined = [
+        (value, i, j)
+        for i, line_values in enumerate(values)
+        for j, value in enumerate(line_values)
+        if value is not None
+    ]
+    best = (max if maximize else min)(defined, key=lambda cell: cell[0])
+    finite_values = [value for value, _, _ in defined if math.isfinite(value)]
+    low, high = (min(finite_values), max(finite_values)) if finite_values else (0.0, 0.0)
+    return {
+        "x": x,
+        "y": y,
+        "xs": xs,
+        "ys": ys,
+        "values": values,
+        "levels": [
+            [_level(value, low, high, maximize=maximize) for value in line_values] for line_values in values
+        ],
+        "best": [best[1], best[2]],
+        "maximize": maximize,
+    }
+
+
+def _level(value: float | None, low: float, high: float, *, maximize: bool) -> int | None:
+    """0 (worst) .. HEATMAP_LEVELS - 1 (best) of ``value`` on the scale ``[low, high]``."""
+    if value is None:
+        return None
+    top = HEATMAP_LEVELS - 1
+    if math.isinf(value):
+        return top if (value > 0) == maximize else 0
+    if high == low:
+        return top
+    share = (value - low) / (high - low)
+    return round((share if maximize else 1 - share) * top)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Max, Min, QuerySet
+from django.db.models.functions import Coalesce
 
 from backtests.models import Backtest
 from marketdata.domain import Timeframe
@@ -26,11 +27,12 @@ logger = logging.getLogger(__name__)
 
 
 def backtests_of(owner: object) -> QuerySet[Backtest]:
-    """The owner's runs, newest first, without the heavy columns (results' metrics come annotated)."""
+    """The owner's runs, newest first, without the heavy columns (results' metrics come annotated; a
+    walk-forward's are those of its stitched out-of-sample run)."""
     return (
         Backtest.objects.filter(owner=owner)
         .defer("results", "trades")
-        .annotate(metrics=F("results__metrics"))
+        .annotate(metrics=Coalesce(F("results__metrics"), F("results__walk_forward__metrics")))
         .order_by("-created_at", "-id")
     )
 

@@ -66,6 +66,7 @@ from orders.matching import (
 from orders.risk import RiskLimits
 from portfolio.metrics import Metrics
 from strategies.sdk import BarSeries, ParameterError, Strategy, StrategyProblem, datetime_of, strategy_path
+from strategies.selectors import trades_several_symbols
 from tradeapp.core import clock
 from tradeapp.core.decimals import MONEY_DIGITS, MONEY_PLACES, normalize
 from tradeapp.core.errors import Conflict, DomainError
@@ -140,6 +141,7 @@ def create_backtest(*, owner: Any, request: BacktestRequest) -> Backtest:
     Refused with a DomainError naming the field: ``unknown_strategy``, parameter codes on
     ``parameters.<name>`` (``parameter_out_of_range``, ``invalid_parameter``, ``unknown_parameter``),
     ``invalid_timeframe``, ``invalid_range`` / ``range_too_large`` (period), ``unknown_symbol``,
+    ``single_symbol_strategy`` (several symbols for a strategy that declares ``multi_symbol = False``),
     ``no_data`` (a symbol without bars of the timeframe, or none in the period), ``invalid_cash``,
     ``invalid_commission`` / ``invalid_slippage``, ``invalid_setting`` / ``too_many_combinations`` on
     ``kind_settings.<name>``. Reads only until the single insert."""
@@ -148,6 +150,9 @@ def create_backtest(*, owner: Any, request: BacktestRequest) -> Backtest:
     timeframe = _timeframe(request.timeframe)
     start, end = _period(timeframe, request.start, request.end)
     symbols = _symbols_with_data(request.symbols, timeframe, start, end)
+    if len(symbols) > 1 and not trades_several_symbols(klass):
+        name = klass.title or klass.__name__
+        raise DomainError("single_symbol_strategy", f"{name} trades one symbol at a time.", "symbols")
     cash = _starting_cash(request.starting_cash)
     _execution_config(
         commission_model=request.commission_model,

@@ -295,6 +295,8 @@ class Strategy:
 
     title: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    # False: written for ``ctx.symbol`` alone; deployments and backtests refuse it on several symbols
+    multi_symbol: ClassVar[bool] = True
 
     def __init__(self, **parameters: object) -> None:
         specs = type(self).parameter_specs()

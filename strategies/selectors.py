@@ -7,8 +7,10 @@ A deployment's positions and P&L are its own: its orders' fills replayed through
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -24,6 +26,7 @@ from portfolio import ledger
 from portfolio.ledger import PositionState
 from portfolio.metrics import Metrics, compute_metrics
 from portfolio.selectors import mark_price
+from strategies import sdk
 from strategies.models import (
     DeploymentEvent,
     DeploymentStatus,
@@ -36,7 +39,13 @@ from tradeapp.core import clock
 from tradeapp.core.errors import NotFound
 
 ZERO = Decimal(0)
+# the order the ledger replays a deployment's fills in: execution time, then the order placed first,
+# then the order's own fill sequence
+FILL_ORDER = ("executed_at", "order__created_at", "order__client_order_id", "order_id", "sequence")
+MAX_CURVE_POINTS = 5_000
 _NOT_FOUND = (ValidationError, ValueError, TypeError)
+
+logger = logging.getLogger(__name__)
 
 
 # --- definitions and configurations ---------------------------------------------------------------------
@@ -55,6 +64,68 @@ def definition_by_key(key: object) -> StrategyDefinition:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class StrategyCard:
+    """A definition as the library shows it: its description split into a summary (first paragraph)
+    and the rest, whether it may trade several symbols at once, its parameters as form fields
+    (``Param.describe()``), or why its class cannot be loaded on this server (``problem``)."""
+
+    definition: StrategyDefinition
+    summary: str
+    details: str
+    multi_symbol: bool
+    parameters: list[dict[str, object]]
+    problem: str = ""
+
+
+def trades_several_symbols(klass: type[sdk.Strategy]) -> bool:
+    """Whether a strategy may run on several symbols at once. Every one may (the Context spreads one
+    account over 1-20 symbols; the built-ins split their allocation between them) unless its class
+    declares ``multi_symbol = False``: written for ``ctx.symbol`` alone."""
+    return klass.multi_symbol is not False
+
+
+def strategy_card(definition: StrategyDefinition) -> StrategyCard:
+    summary, _, details = _plain_text(definition.description).partition("\n\n")
+    try:
+        klass = sdk.load_strategy(definition.path)
+    except sdk.StrategyProblem as problem:
+        return StrategyCard(definition, summary, details.strip(), False, [], problem.message)
+    except Exception:  # a registered module's own import may raise anything: one card, not the page
+        logger.exception("registered strategy %s (%s) is unusable", definition.key, definition.path)
+        return StrategyCard(definition, summary, details.strip(), False, [], "Its module fails to import.")
+    return StrategyCard(
+        definition=definition,
+        summary=summary.strip() or klass.schema()["summary"],  # type: ignore[arg-type]
+        details=details.strip(),
+        multi_symbol=trades_several_symbols(klass),
+        parameters=[spec.describe() for spec in klass.parameter_specs().values()],
+    )
+
+
+def _plain_text(docstring: str) -> str:
+    """A docstring as plain text: indentation and reST literal markers dropped, the lines of each
+    paragraph or list item joined (paragraphs stay apart, each ``- item`` on a line of its own)."""
+    paragraphs = []
+    for paragraph in inspect.cleandoc(docstring or "").replace("``", "").split("\n\n"):
+        lines: list[str] = []
+        for line in paragraph.splitlines():
+            text = line.strip()
+            if not text:
+                continue
+            if lines and not text.startswith("- "):
+                lines[-1] = f"{lines[-1]} {text}"
+            else:
+                lines.append(text)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def strategy_cards() -> list[StrategyCard]:
+    """Every enabled definition, by name (the caller creates missing built-ins first)."""
+    return [strategy_card(definition) for definition in definitions().order_by("name", "key")]
+
+
 def configs_of(user: object) -> QuerySet[StrategyConfig]:
     return (
         StrategyConfig.objects.filter(owner=user).select_related("definition").order_by("-created_at", "pk")
@@ -67,6 +138,11 @@ def config_of(user: object, config_id: object) -> StrategyConfig:
         return configs_of(user).get(pk=config_id)
     except (StrategyConfig.DoesNotExist, *_NOT_FOUND) as error:
         raise NotFound("No such strategy configuration.", "config_id") from error
+
+
+def configs_with_deployment_counts(user: object) -> QuerySet[StrategyConfig]:
+    """The user's configurations, newest first, each with ``deployment_count`` (deployments made from it)."""
+    return configs_of(user).annotate(deployment_count=Count("deployments"))
 
 
 # --- deployments ------------------------------------------------------------------------------------------
@@ -85,6 +161,67 @@ def deployment_of(user: object, deployment_id: object) -> StrategyDeployment:
         return deployments_of(user).get(pk=deployment_id)
     except (StrategyDeployment.DoesNotExist, *_NOT_FOUND) as error:
         raise NotFound("No such deployment.", "deployment_id") from error
+
+
+def display_status(deployment: Any) -> str:
+    """The status as people read it: ``failed`` for a deployment paused by a failing tick (the error
+    and the pause carry the same time; a later manual pause or a resume moves or clears them), else
+    the stored status. static/js/strategies.js applies the same rule to the websocket payload."""
+    status = str(deployment.status)
+    failed_at = deployment.last_error_at
+    if status == DeploymentStatus.PAUSED and failed_at is not None and deployment.paused_at == failed_at:
+        return "failed"
+    return status
+
+
+def deployment_orders(deployment: StrategyDeployment, limit: int = 50) -> list[Order]:
+    """The deployment's orders (tagged with its id), newest first."""
+    rows = Order.objects.filter(deployment_id=deployment.pk, account_id=deployment.account_id)
+    return list(rows.select_related("instrument").order_by("-created_at", "pk")[:limit])
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentSummary:
+    """One line of the deployments list: the deployment, its status as people read it, its own P&L
+    (realised from its fills, unrealised at the latest quotes) and how many signals it emitted."""
+
+    deployment: StrategyDeployment
+    status: str
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    total_pnl: Decimal
+    signals: int
+
+
+def deployment_summaries(user: object, *, limit: int = 200) -> list[DeploymentSummary]:
+    """The user's deployments, newest first, with their P&L: one query for the deployments, one for
+    all their fills, one read of the latest quotes (no per-deployment queries)."""
+    rows = list(deployments_of(user).annotate(signal_count=Count("signals"))[:limit])
+    fills: dict[Any, list[Fill]] = {row.pk: [] for row in rows}
+    for fill in (
+        Fill.objects.filter(order__deployment_id__in=list(fills))
+        .select_related("instrument", "order")
+        .order_by(*FILL_ORDER)
+    ):
+        fills[fill.order.deployment_id].append(fill)
+    positions = {pk: _replay(own) for pk, own in fills.items()}
+    quotes = latest_quotes(sorted({symbol for held in positions.values() for symbol in held}))
+    summaries = []
+    for row in rows:
+        valued = _valued(positions[row.pk], quotes)
+        realized = sum((one.realized_pnl for one in valued), ZERO)
+        unrealized = sum((one.unrealized_pnl for one in valued), ZERO)
+        summaries.append(
+            DeploymentSummary(
+                deployment=row,
+                status=display_status(row),
+                realized_pnl=realized,
+                unrealized_pnl=unrealized,
+                total_pnl=realized + unrealized,
+                signals=row.signal_count,
+            )
+        )
+    return summaries
 
 
 def running_deployment_ids(*, symbol: str, timeframe: str) -> list[Any]:
@@ -132,23 +269,13 @@ def deployment_fills(deployment_id: object) -> QuerySet[Fill]:
     return (
         Fill.objects.filter(order__deployment_id=deployment_id)
         .select_related("instrument")
-        .order_by("executed_at", "order__created_at", "order__client_order_id", "order_id", "sequence")
+        .order_by(*FILL_ORDER)
     )
 
 
 def deployment_positions(deployment_id: object) -> dict[str, PositionState]:
     """Symbol -> the deployment's own position (quantity, average cost, realised P&L, commission)."""
-    positions: dict[str, PositionState] = {}
-    for fill in deployment_fills(deployment_id):
-        symbol = fill.instrument.symbol
-        positions[symbol] = ledger.apply_fill(
-            positions.get(symbol) or PositionState(),
-            side=Side(fill.side),
-            quantity=fill.quantity,
-            price=fill.price,
-            commission=fill.commission,
-        ).position
-    return positions
+    return _replay(list(deployment_fills(deployment_id)))
 
 
 def fills_to_notify(
@@ -189,7 +316,8 @@ class DeploymentPosition:
 class DeploymentPerformance:
     """The deployment's own results: realised P&L (net of commissions) from its fills, unrealised at
     the latest quotes, counts, and the platform metrics of its equity curve (the account's equity when
-    deployed plus its P&L at each bar close since; None before the first bar)."""
+    deployed plus its P&L at each bar close since; None before the first bar). ``equity_curve`` is
+    that curve, ``(bar open time, equity)`` oldest first, its last ``MAX_CURVE_POINTS`` points."""
 
     realized_pnl: Decimal
     unrealized_pnl: Decimal
@@ -201,12 +329,38 @@ class DeploymentPerformance:
     trades: int
     positions: list[DeploymentPosition]
     metrics: Metrics | None
+    equity_curve: list[tuple[datetime, float]] = field(default_factory=list)
 
 
 def deployment_performance(
     deployment: StrategyDeployment, *, now: datetime | None = None
 ) -> DeploymentPerformance:
     fills = list(deployment_fills(deployment.pk))
+    positions = _replay(fills)
+    rows = _valued(positions, latest_quotes(sorted(positions)))
+    counts = Order.objects.filter(deployment_id=deployment.pk).aggregate(
+        orders=Count("pk"), open_orders=Count("pk", filter=Q(status__in=OPEN_STATUS_VALUES))
+    )
+    realized = sum((row.realized_pnl for row in rows), ZERO)
+    unrealized = sum((row.unrealized_pnl for row in rows), ZERO)
+    metrics, trades, curve = _metrics(deployment, fills, now or clock.now())
+    return DeploymentPerformance(
+        realized_pnl=realized,
+        unrealized_pnl=unrealized,
+        total_pnl=realized + unrealized,
+        commission=sum((row.commission for row in rows), ZERO),
+        orders=counts["orders"],
+        open_orders=counts["open_orders"],
+        fills=len(fills),
+        trades=trades,
+        positions=[row for row in rows if row.quantity != 0 or row.realized_pnl != 0],
+        metrics=metrics,
+        equity_curve=curve,
+    )
+
+
+def _replay(fills: Sequence[Fill]) -> dict[str, PositionState]:
+    """Symbol -> position after ``fills`` (in execution order) through the ledger."""
     positions: dict[str, PositionState] = {}
     for fill in fills:
         symbol = fill.instrument.symbol
@@ -217,7 +371,11 @@ def deployment_performance(
             price=fill.price,
             commission=fill.commission,
         ).position
-    quotes = latest_quotes(sorted(positions))
+    return positions
+
+
+def _valued(positions: dict[str, PositionState], quotes: dict[str, Any]) -> list[DeploymentPosition]:
+    """The positions valued at the latest quotes (else at their average cost), by symbol."""
     rows = []
     for symbol, state in sorted(positions.items()):
         price = mark_price(quotes.get(symbol), state.average_cost)
@@ -233,35 +391,19 @@ def deployment_performance(
                 commission=state.total_commission,
             )
         )
-    counts = Order.objects.filter(deployment_id=deployment.pk).aggregate(
-        orders=Count("pk"), open_orders=Count("pk", filter=Q(status__in=OPEN_STATUS_VALUES))
-    )
-    realized = sum((row.realized_pnl for row in rows), ZERO)
-    unrealized = sum((row.unrealized_pnl for row in rows), ZERO)
-    metrics, trades = _metrics(deployment, fills, now or clock.now())
-    return DeploymentPerformance(
-        realized_pnl=realized,
-        unrealized_pnl=unrealized,
-        total_pnl=realized + unrealized,
-        commission=sum((row.commission for row in rows), ZERO),
-        orders=counts["orders"],
-        open_orders=counts["open_orders"],
-        fills=len(fills),
-        trades=trades,
-        positions=[row for row in rows if row.quantity != 0 or row.realized_pnl != 0],
-        metrics=metrics,
-    )
+    return rows
 
 
 def _metrics(
     deployment: StrategyDeployment, fills: Sequence[Fill], now: datetime
-) -> tuple[Metrics | None, int]:
-    """Metrics of the equity curve at each bar close since the deployment started, and the number of
-    round trips (flat to flat, a flip closes one) whose P&L they count."""
+) -> tuple[Metrics | None, int, list[tuple[datetime, float]]]:
+    """Metrics of the equity curve at each bar close since the deployment started, the number of
+    round trips (flat to flat, a flip closes one) whose P&L they count, and the curve's last points."""
     import numpy as np
 
     from marketdata.selectors import instruments_by_symbols
     from strategies.runtime import load_series
+    from strategies.sdk import datetime_of
 
     timeframe = Timeframe.parse(deployment.timeframe)
     instruments, _ = instruments_by_symbols(list(deployment.symbols))
@@ -273,7 +415,7 @@ def _metrics(
     series = [one for one in series if len(one)]
     trade_pnls, trade_returns = _round_trips(fills)
     if not series:
-        return None, len(trade_pnls)
+        return None, len(trade_pnls), []
     times = np.unique(np.concatenate([one.open_time for one in series]))
     steps = len(times)
     base = float(deployment.starting_equity)
@@ -313,46 +455,31 @@ def _metrics(
         value += held * closes
         in_market |= held != 0
     equity = base + cash + value
-    return (
-        compute_metrics(
-            equity=equity,
-            times=times,
-            trade_pnls=trade_pnls,
-            trade_returns=trade_returns,
-            in_market=in_market,
-            benchmark=series[0].close,
-            timeframe=timeframe,
-            asset_class=str(series[0].instrument.asset_class),
-        ),
-        len(trade_pnls),
+    metrics = compute_metrics(
+        equity=equity,
+        times=times,
+        trade_pnls=trade_pnls,
+        trade_returns=trade_returns,
+        in_market=in_market,
+        benchmark=series[0].close,
+        timeframe=timeframe,
+        asset_class=str(series[0].instrument.asset_class),
     )
+    curve = [
+        (datetime_of(int(moment)), float(value))
+        for moment, value in zip(times[-MAX_CURVE_POINTS:], equity[-MAX_CURVE_POINTS:], strict=True)
+    ]
+    return metrics, len(trade_pnls), curve
 
 
 def _round_trips(fills: Sequence[Fill]) -> tuple[list[float], list[float]]:
-    """Net P&L and return of each closed round trip, per symbol, from flat (or a flip) to flat."""
-    pnls: list[float] = []
-    returns: list[float] = []
-    open_trades: dict[str, list[Decimal]] = {}  # symbol -> [pnl so far, entry notional]
-    state: dict[str, PositionState] = {}
-    for fill in fills:
-        symbol = fill.instrument.symbol
-        effect = ledger.apply_fill(
-            state.get(symbol) or PositionState(),
-            side=Side(fill.side),
-            quantity=fill.quantity,
-            price=fill.price,
-            commission=fill.commission,
-        )
-        state[symbol] = effect.position
-        trade = open_trades.setdefault(symbol, [ZERO, ZERO])
-        trade[0] += effect.realized_pnl
-        if effect.closed_quantity > 0 and (effect.position.quantity == 0 or effect.opened_quantity > 0):
-            pnls.append(float(trade[0]))
-            returns.append(float(trade[0] / trade[1]) if trade[1] else 0.0)
-            open_trades[symbol] = trade = [ZERO, ZERO]
-        if effect.opened_quantity > 0:
-            trade[1] += effect.opened_quantity * fill.price
-    return pnls, returns
+    """Net P&L and return of each closed round trip, per symbol, from flat (or a flip) to flat
+    (``portfolio.ledger.round_trips``, which the account analytics use too)."""
+    trips = ledger.round_trips(
+        (fill.instrument.symbol, (Side(fill.side), fill.quantity, fill.price, fill.commission))
+        for fill in fills
+    )
+    return [float(trip.pnl) for trip in trips], [float(trip.trade_return or 0) for trip in trips]
 
 
 def _forward(steps: Any, values: Any, length: int, initial: float) -> Any:

@@ -304,18 +304,22 @@ def deploy(
             raise DomainError(
                 "strategy_disabled", f"{definition.name} is disabled by the admin.", "config_id"
             )
-        values = clean_parameters(
-            strategy_class(definition.path), {**config.parameters, **(parameters or {})}
-        )
+        klass = strategy_class(definition.path)
+        values = clean_parameters(klass, {**config.parameters, **(parameters or {})})
         default_name = config.name
     else:
         if strategy is None:
             raise DomainError("required", "Give a config_id or a strategy.", "strategy")
         config = None
         definition = _definition(strategy)
-        values = clean_parameters(strategy_class(definition.path), parameters)
+        klass = strategy_class(definition.path)
+        values = clean_parameters(klass, parameters)
         default_name = definition.name
     instruments = _instruments(symbols)
+    if len(instruments) > 1 and not selectors.trades_several_symbols(klass):
+        raise DomainError(
+            "single_symbol_strategy", f"{definition.name} trades one symbol at a time.", "symbols"
+        )
     now = clock.now()
     with transaction.atomic():
         starting_equity = account_valuation(account).equity

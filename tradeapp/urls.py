@@ -21,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("markets/", include("marketdata.urls")),
     path("orders/", include("orders.urls")),
+    path("strategies/", include("strategies.urls")),
+    path("backtests/", include("backtests.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from backtests import services
-from backtests.tests.strategies import EXPLODING, EXPLODING_PATH, SELF_CANCELING, SELF_CANCELING_PATH
+from backtests.tests.strategies import (
+    EXPLODING,
+    EXPLODING_PATH,
+    ONE_SYMBOL,
+    ONE_SYMBOL_PATH,
+    SELF_CANCELING,
+    SELF_CANCELING_PATH,
+)
 
 
 @pytest.fixture
@@ -18,6 +25,7 @@ def registered(db):
 
     register_definition(key=EXPLODING, path=EXPLODING_PATH, name="Exploding (test)")
     register_definition(key=SELF_CANCELING, path=SELF_CANCELING_PATH, name="Self-canceling (test)")
+    register_definition(key=ONE_SYMBOL, path=ONE_SYMBOL_PATH, name="One symbol (test)")
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """Strategies for the run tests, registered as the admin would (the ``registered`` fixture): one that
-raises on a given bar, one that cancels its own run mid-way."""
+raises on a given bar, one that cancels its own run mid-way, one for a single symbol."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from strategies.sdk import Context, Param, Strategy
 
 EXPLODING, EXPLODING_PATH = "exploding", "backtests.tests.strategies:Exploding"
 SELF_CANCELING, SELF_CANCELING_PATH = "self_canceling", "backtests.tests.strategies:SelfCanceling"
+ONE_SYMBOL, ONE_SYMBOL_PATH = "one_symbol", "backtests.tests.strategies:OneSymbol"
 
 
 class Exploding(Strategy):
@@ -35,3 +36,13 @@ class SelfCanceling(Strategy):
             services.cancel_backtest(owner=self.run["owner"], backtest_id=self.run["id"])
         if ctx.bar_count() % 10 == 0:
             ctx.buy(1) if ctx.position() == 0 else ctx.close()
+
+
+class OneSymbol(Strategy):
+    """Written for ``ctx.symbol`` alone: holds one unit of it."""
+
+    multi_symbol = False
+
+    def on_bar(self, ctx: Context) -> None:
+        if ctx.position() == 0:
+            ctx.buy(1)

@@ -10,12 +10,12 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from backtests import analysis, engine, reports, services
+from backtests import analysis, engine, reports, selectors, services
 from backtests.engine import BacktestConfig, run_backtest
 from backtests.models import Backtest
 from backtests.tests import factories
 from backtests.tests.factories import START
-from backtests.tests.strategies import EXPLODING, SELF_CANCELING, SelfCanceling
+from backtests.tests.strategies import EXPLODING, ONE_SYMBOL, SELF_CANCELING, SelfCanceling
 from marketdata.domain import Timeframe
 from orders.matching import ExecutionConfig
 from orders.risk import RiskLimits
@@ -123,6 +123,17 @@ def test_bad_input_is_refused_by_field_and_nothing_is_written(user, wave, overri
     error = refused(user, **overrides)
 
     assert (error.code, error.field) == (code, field), error.message
+
+
+def test_a_one_symbol_strategy_is_refused_on_several_symbols(user, wave, registered):
+    other = factories.market("SWELL")
+    factories.store_bars(other, factories.wave_closes(300))
+
+    error = refused(user, strategy=ONE_SYMBOL, parameters={}, symbols=["WAVE", "SWELL"])
+
+    assert (error.code, error.field) == ("single_symbol_strategy", "symbols")
+    alone = factories.completed(user, strategy=ONE_SYMBOL, parameters={}, symbols=["SWELL"])
+    assert alone.status == "completed"
 
 
 def test_a_symbol_without_bars_for_the_timeframe_is_refused_in_words(user, wave):
@@ -387,6 +398,19 @@ def test_a_walk_forward_canceled_in_its_first_window_stops_there(user, wave, reg
 
     assert (outcome.status, outcome.results) == ("canceled", None)
     assert windows == [(1, 3)]  # 3 windows planned, stopped after the first
+
+
+def test_the_list_shows_a_walk_forward_with_its_out_of_sample_metrics(user, wave):
+    row = factories.completed(
+        user,
+        kind="walk_forward",
+        kind_settings={"space": {"fast": [5], "slow": [20]}, "in_sample": 100, "out_of_sample": 50},
+    )
+
+    listed = selectors.backtests_of(user).get(pk=row.pk)
+
+    assert listed.metrics == row.results["walk_forward"]["metrics"]
+    assert services.headline(listed.metrics)["total_return"] is not None
 
 
 def test_walk_forward_on_too_short_a_period_fails_in_words(user, wave):
