@@ -24,8 +24,8 @@ import numpy.typing as npt
 
 from backtests.analysis import MonteCarloResult, RunSummary, SearchResult, WalkForwardResult
 from backtests.engine import BacktestResult, EquityCurve, Trade
+from portfolio.metrics import metric_number
 from strategies.sdk import datetime_of
-from tradeapp.core.decimals import normalize
 
 MAX_STORED_TRADES = 20_000
 CHART_BUCKETS = 600  # up to 3 points per bucket: ~1 800 points per curve
@@ -38,7 +38,7 @@ def plain(value: Any) -> Any:
 
 
 def text(value: Decimal | int) -> str:
-    return str(normalize(Decimal(value)))
+    return f"{Decimal(value).normalize():f}"  # no trailing zeros, never exponent form
 
 
 def finite(value: Any) -> float | None:
@@ -299,18 +299,6 @@ METRIC_GOALS: dict[str, str | None] = {
     "var_monte_carlo": "lower",
 }
 HEATMAP_LEVELS = 10  # colour steps of a heatmap cell: 0 the worst value shown, 9 the best
-
-
-def metric_number(value: Any) -> float | None:
-    """A stored metric as a float: ``"inf"``/``"-inf"`` as infinities, None (or anything not a number)
-    as None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return None if math.isnan(value) else float(value)
-    if value in ("inf", "-inf"):
-        return float(value)
-    return None
 
 
 def better(name: str, a: Any, b: Any) -> str | None:

@@ -9,9 +9,7 @@ out here (labels, formats, table rows); what the numbers mean comes from ``backt
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +20,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backtests import reports, selectors, services
@@ -39,10 +36,12 @@ from backtests.forms import (
     parameter_initial,
 )
 from backtests.models import Backtest, BacktestKind, BacktestStatus
+from portfolio.metric_format import METRIC_FORMATS, metric_class, metric_label, metric_text
 from strategies.sdk import Strategy
 from strategies.selectors import config_of
 from tradeapp.core import clock
 from tradeapp.core.errors import DomainError, NotFound
+from tradeapp.core.pages import invalid_form, safe_next, wants_json
 
 LIST_PAGE_SIZE = 25
 TRADES_PAGE_SIZE = 50
@@ -75,42 +74,6 @@ PREFILL_FIELDS = (
 # --- how metrics read ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MetricFormat:
-    label: str
-    kind: str  # pct (a fraction shown in %), ratio, money, count, duration
-    signed: bool = False  # green above zero, red below
-
-
-METRIC_FORMATS: dict[str, MetricFormat] = {
-    "start_equity": MetricFormat("Starting equity", "money"),
-    "end_equity": MetricFormat("Final equity", "money"),
-    "periods": MetricFormat("Bars", "count"),
-    "periods_per_year": MetricFormat("Bars per year", "count"),
-    "risk_free_rate": MetricFormat("Risk-free rate", "pct"),
-    "total_return": MetricFormat("Total return", "pct", signed=True),
-    "annualized_return": MetricFormat("Annualised return", "pct", signed=True),
-    "volatility": MetricFormat("Volatility (annualised)", "pct"),
-    "sharpe": MetricFormat("Sharpe ratio", "ratio", signed=True),
-    "sortino": MetricFormat("Sortino ratio", "ratio", signed=True),
-    "calmar": MetricFormat("Calmar ratio", "ratio", signed=True),
-    "max_drawdown": MetricFormat("Max drawdown", "pct"),
-    "max_drawdown_periods": MetricFormat("Longest drawdown (bars)", "count"),
-    "max_drawdown_duration": MetricFormat("Longest drawdown", "duration"),
-    "trades": MetricFormat("Trades", "count"),
-    "win_rate": MetricFormat("Win rate", "pct"),
-    "average_win": MetricFormat("Average win", "money", signed=True),
-    "average_loss": MetricFormat("Average loss", "money", signed=True),
-    "profit_factor": MetricFormat("Profit factor", "ratio"),
-    "expectancy": MetricFormat("Expectancy (per trade)", "money", signed=True),
-    "average_trade_return": MetricFormat("Average trade return", "pct", signed=True),
-    "exposure_time": MetricFormat("Time in the market", "pct"),
-    "buy_and_hold_return": MetricFormat("Buy and hold return", "pct", signed=True),
-    "excess_return": MetricFormat("Return over buy and hold", "pct", signed=True),
-    "var_confidence": MetricFormat("VaR confidence", "pct"),
-    "var_historical": MetricFormat("VaR, historical (1 bar)", "pct"),
-    "var_monte_carlo": MetricFormat("VaR, Monte Carlo (1 bar)", "pct"),
-}
 METRIC_GROUPS = (
     (
         "Returns",
@@ -143,56 +106,6 @@ METRIC_GROUPS = (
         ),
     ),
 )
-
-
-def metric_text(name: str, value: Any) -> str:
-    """A metric as people read it: ``12.34%``, ``1.52``, ``10,250.00``, ``34 days``; ``—`` when it is
-    undefined, ``∞`` for an infinite one (a profit factor without losses)."""
-    number = reports.metric_number(value)
-    if number is None:
-        return "—"
-    if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
-    shape = METRIC_FORMATS.get(name, MetricFormat(name, "ratio"))
-    sign = "+" if shape.signed and number > 0 else ""
-    if shape.kind == "pct":
-        text = f"{sign}{number * 100:,.2f}%"
-    elif shape.kind == "money":
-        text = f"{sign}{number:,.2f}"
-    elif shape.kind == "count":
-        text = f"{number:,.0f}"
-    elif shape.kind == "duration":
-        text = duration_text(number)
-    else:
-        text = f"{sign}{number:,.2f}"
-    return text
-
-
-def metric_class(name: str, value: Any) -> str:
-    number = reports.metric_number(value)
-    shape = METRIC_FORMATS.get(name)
-    if number is None or shape is None or not shape.signed or number == 0:
-        return ""
-    return "pos" if number > 0 else "neg"
-
-
-def duration_text(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days:,} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours and days < 10 else "")
-    if hours:
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    return f"{minutes} min"
-
-
-def metric_label(name: str, metrics: Mapping[str, Any] | None = None) -> str:
-    label = METRIC_FORMATS[name].label if name in METRIC_FORMATS else name.replace("_", " ").capitalize()
-    confidence = reports.metric_number((metrics or {}).get("var_confidence"))
-    if name.startswith("var_") and name != "var_confidence" and confidence is not None:
-        label = label.replace("VaR", f"VaR {confidence * 100:g}%")
-    return label
 
 
 def metric_cards(
@@ -387,31 +300,6 @@ def provenance_rows(row: Backtest) -> list[tuple[str, str, bool]]:
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if allowed and target.startswith("/") else default
-
-
-def form_errors(form: BacktestForm) -> dict[str, list[str]]:
-    errors = {name: [str(message) for message in messages_] for name, messages_ in form.errors.items()}
-    errors.update({name: list(messages_) for name, messages_ in form.section_errors.items()})
-    return errors
-
-
-def first_error(form: BacktestForm) -> str:
-    for messages_ in form_errors(form).values():
-        for message in messages_:
-            return message
-    return "Check the backtest's settings."
-
-
 # --- the runs -------------------------------------------------------------------------------------------
 
 
@@ -526,9 +414,7 @@ def new_backtest(request: HttpRequest) -> HttpResponse:
             messages.success(request, message)
             return redirect(url)
     if wants_json(request):
-        return JsonResponse(
-            {"code": "invalid", "message": first_error(form), "errors": form_errors(form)}, status=status
-        )
+        return invalid_form(form, status=status, default="Check the backtest's settings.")
     return render(request, "backtests/new.html", _form_context(form, catalog), status=status)
 
 

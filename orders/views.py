@@ -19,7 +19,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketdata.consumers import quote_stream
@@ -47,6 +46,7 @@ from portfolio import services as portfolio_services
 from portfolio.views import position_rows
 from tradeapp.core.errors import DomainError, NotFound
 from tradeapp.core.forms import add_domain_error
+from tradeapp.core.pages import invalid_form, safe_next, wants_json
 
 TICKET_ID = "ticket-%s"
 DIALOG_TICKET_ID = "qt-%s"
@@ -57,33 +57,8 @@ CSV_LIMIT = 100_000
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if allowed and target.startswith("/") else default
-
-
-def form_errors(form: Any) -> dict[str, list[str]]:
-    return {name: [str(message) for message in errors] for name, errors in form.errors.items()}
-
-
-def first_error(form: Any) -> str:
-    for errors in form.errors.values():
-        for message in errors:
-            return str(message)
-    return "Check the order."
-
-
 def invalid(form: Any, status: int = 400, code: str = "invalid") -> JsonResponse:
-    return JsonResponse(
-        {"code": code, "message": first_error(form), "errors": form_errors(form)}, status=status
-    )
+    return invalid_form(form, status=status, code=code, default="Check the order.")
 
 
 def done(

@@ -270,3 +270,15 @@ def compute_metrics(
         var_historical=var_historical(returns, var_confidence),
         var_monte_carlo=var_monte_carlo(returns, var_confidence, var_simulations, seed),
     )
+
+
+def metric_number(value: Any) -> float | None:
+    """A stored metric as a float: ``"inf"``/``"-inf"`` as infinities, None (or anything not a number)
+    as None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return None if math.isnan(value) else float(value)
+    if value in ("inf", "-inf"):
+        return float(value)
+    return None

@@ -6,7 +6,6 @@ point of the curve and the analytics, which keeps the page's queries bounded wha
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import TradingAccount
 from portfolio import analytics
 from portfolio.api.serializers import EquityCurveSerializer
+from portfolio.metric_format import metric_class, metric_label, metric_text
 from portfolio.metrics import Metrics
 from portfolio.selectors import (
     EquityCurve,
@@ -85,75 +85,45 @@ def spark_points(curve: EquityCurve) -> str:
     return " ".join(pairs)
 
 
-def _pct(fraction: float | None, *, signed: bool = False) -> str:
-    if fraction is None or not math.isfinite(fraction):
-        return "—"
-    text = f"{fraction * 100:,.2f}%"
-    return f"+{text}" if signed and fraction > 0 else text
-
-
-def _ratio(value: float | str | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str) or math.isinf(value):
-        return "∞"
-    return f"{value:,.2f}"
-
-
-def _money(value: float | None, *, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:,.2f}"
-    return f"+{text}" if signed and value > 0 else text
-
-
-def _tone(value: float | None, *, invert: bool = False) -> str:
-    if value is None or value == 0 or not math.isfinite(value):
-        return ""
-    return "pos" if (value > 0) != invert else "neg"
-
-
-def _duration(metrics: Metrics) -> str:
-    duration = metrics.max_drawdown_duration
-    if duration is None:
-        return "—"
-    seconds = int(duration.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {rest // 60}m"
+# the dashboard's figures, in order, with a hint under some (labels and formats: portfolio.metric_format)
+DASHBOARD_METRICS: tuple[tuple[str, str], ...] = (
+    ("total_return", ""),
+    ("annualized_return", ""),
+    ("volatility", ""),
+    ("sharpe", ""),
+    ("sortino", ""),
+    ("calmar", ""),
+    ("max_drawdown", ""),
+    ("max_drawdown_duration", "longest below a peak"),
+    ("trades", "closed round trips"),
+    ("win_rate", ""),
+    ("average_win", ""),
+    ("average_loss", ""),
+    ("profit_factor", ""),
+    ("expectancy", ""),
+    ("exposure_time", "time with a position open"),
+    ("var_historical", ""),
+    ("var_monte_carlo", ""),
+)
 
 
 def metric_cards(metrics: Metrics, period: analytics.MetricsPeriod) -> list[dict[str, str]]:
-    """The performance figures as the dashboard shows them: label, value, tone (pos/neg) and a hint."""
+    """The performance figures as the dashboard shows them (label, value, tone pos/neg, hint), read as
+    the backtest results read them."""
+    values = metrics.as_dict()
     per = "day" if period.name == "1d" else "hour"
-    var_hint = f"one {per}, {metrics.var_confidence:.0%} confidence"
-    rows = [
-        ("Total return", _pct(metrics.total_return, signed=True), _tone(metrics.total_return), ""),
-        (
-            "Annualized return",
-            _pct(metrics.annualized_return, signed=True),
-            _tone(metrics.annualized_return),
-            "after 30 days of history" if metrics.annualized_return is None else "",
-        ),
-        ("Volatility", _pct(metrics.volatility), "", "annualized"),
-        ("Sharpe", _ratio(metrics.sharpe), _tone(metrics.sharpe), ""),
-        ("Sortino", _ratio(metrics.sortino), _tone(metrics.sortino), ""),
-        ("Calmar", _ratio(metrics.calmar), _tone(metrics.calmar), ""),
-        ("Max drawdown", _pct(metrics.max_drawdown), _tone(metrics.max_drawdown, invert=True), ""),
-        ("Drawdown duration", _duration(metrics), "", "longest below a peak"),
-        ("Trades", f"{metrics.trades}", "", "closed round trips"),
-        ("Win rate", _pct(metrics.win_rate), "", ""),
-        ("Average win", _money(metrics.average_win, signed=True), _tone(metrics.average_win), ""),
-        ("Average loss", _money(metrics.average_loss, signed=True), _tone(metrics.average_loss), ""),
-        ("Profit factor", _ratio(metrics.profit_factor), "", ""),
-        ("Expectancy", _money(metrics.expectancy, signed=True), _tone(metrics.expectancy), "per trade"),
-        ("Exposure", _pct(metrics.exposure_time), "", "time with a position open"),
-        ("VaR (historical)", _pct(metrics.var_historical), "", var_hint),
-        ("VaR (Monte Carlo)", _pct(metrics.var_monte_carlo), "", var_hint),
+    hints = {"var_historical": f"one {per}", "var_monte_carlo": f"one {per}"}
+    if values["annualized_return"] is None:
+        hints["annualized_return"] = "after 30 days of history"
+    return [
+        {
+            "label": metric_label(name, values),
+            "value": metric_text(name, values[name]),
+            "tone": metric_class(name, values[name]),
+            "hint": hints.get(name, hint),
+        }
+        for name, hint in DASHBOARD_METRICS
     ]
-    return [{"label": label, "value": value, "tone": tone, "hint": hint} for label, value, tone, hint in rows]
 
 
 def allocation_rows(rows: Sequence[analytics.AllocationRow]) -> list[dict[str, Any]]:

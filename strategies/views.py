@@ -20,12 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import TradingAccount
 from accounts.selectors import account_of, accounts_of
 from orders.templatetags.trading import money, pnl_class, signed_money
-from orders.views import form_errors, safe_next, wants_json
 from strategies import sdk, selectors, services
 from strategies.api.serializers import DeploymentSerializer, StrategyConfigSerializer
 from strategies.forms import ConfigForm, DeployForm, StopForm, plain_value
 from strategies.models import StrategyConfig, StrategyDefinition, StrategyDeployment
 from tradeapp.core.errors import DomainError, NotFound
+from tradeapp.core.pages import invalid_form, safe_next, wants_json
 
 SIGNALS_SHOWN = 50
 EVENTS_SHOWN = 30
@@ -36,8 +36,7 @@ LOG_LINES_SHOWN = 20
 
 
 def invalid(form: Any, status: int = 400) -> JsonResponse:
-    first = next((str(message) for errors in form.errors.values() for message in errors), "Check the form.")
-    return JsonResponse({"code": "invalid", "message": first, "errors": form_errors(form)}, status=status)
+    return invalid_form(form, status=status)
 
 
 def done(

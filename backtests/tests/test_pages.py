@@ -607,7 +607,9 @@ def test_a_monte_carlo_run_shows_percentiles_and_histograms(signed_in, user, wav
     assert "500 bootstrap resamplings" in text
     assert f"{monte_carlo['probability_of_loss'] * 100:,.2f}%" in text
     assert re.findall(r"(\d+)th ", text) == ["5", "25", "50", "75", "95"]
-    assert html.count("<rect ") == 2 * 30
+    bars = len(monte_carlo["return_histogram"]["counts"]) + len(monte_carlo["drawdown_histogram"]["counts"])
+    assert html.count("<rect ") == bars
+    assert bars > 2
     assert "simulations</title>" in html
 
 

@@ -77,17 +77,17 @@ def test_the_dashboard_shows_the_analytics_of_the_account(signed_in, traded):
     performance = text(section(html, "performance"))
     for label in (
         "Total return",
-        "Sharpe",
-        "Sortino",
-        "Calmar",
+        "Sharpe ratio",
+        "Sortino ratio",
+        "Calmar ratio",
         "Max drawdown",
-        "Drawdown duration",
+        "Longest drawdown",
         "Win rate",
         "Profit factor",
         "Expectancy",
-        "Exposure",
-        "VaR (historical)",
-        "VaR (Monte Carlo)",
+        "Time in the market",
+        "VaR 95%, historical",
+        "VaR 95%, Monte Carlo",
     ):
         assert label in performance
     assert "Trades 1 closed round trips" in performance

@@ -13,7 +13,8 @@ def test_pure_strategy_and_backtest_modules_import_without_django() -> None:
     code = (
         "import sys\n"
         "import strategies.sdk, strategies.builtins\n"
-        "import backtests.engine, backtests.analysis, portfolio.metrics\n"
+        "import backtests.engine, backtests.analysis, backtests.reports\n"
+        "import portfolio.metrics, portfolio.analytics, portfolio.metric_format\n"
         "leaked = sorted(name for name in sys.modules if name == 'django' or name.startswith('django.'))\n"
         "assert not leaked, leaked\n"
     )
