@@ -12,6 +12,7 @@
   "use strict";
 
   var LWC = window.LightweightCharts;
+  var tradeapp = window.tradeapp;
   if (!LWC) return;
 
   var MAX_PAGES = 5;
@@ -119,20 +120,6 @@
   /* --- bars ------------------------------------------------------------------------------------- */
   var barsCache = {};
 
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
-      return response.json().then(
-        function (body) {
-          if (!response.ok) throw new Error(body && body.message ? body.message : "HTTP " + response.status);
-          return body;
-        },
-        function () {
-          throw new Error("HTTP " + response.status);
-        }
-      );
-    });
-  }
-
   function loadBars(run, symbol) {
     if (barsCache[symbol]) return barsCache[symbol];
     var base =
@@ -146,7 +133,7 @@
       }).toString();
     var rows = [];
     function page(cursor, count) {
-      return getJSON(base + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "")).then(function (body) {
+      return tradeapp.api.get(base + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "")).then(function (body) {
         rows = rows.concat(body.bars);
         if (body.next && count + 1 < MAX_PAGES) return page(body.next, count + 1);
         return { bars: rows, capped: !!body.next };

@@ -1,27 +1,25 @@
 /* Backtest pages (the charts are backtest-charts.js):
 
    - runs follow the user stream's "backtest" event ({id, status, progress, error_code, ...}): the
-     status badge and progress bar of every element with data-backtest-id move at once;
-   - a run's page reloads when its run finishes (the server lays the results out); the list re-renders
-     its runs section (fetch this page, swap #backtest-runs) when a run finishes or a new one appears.
-     Events are hints (Channels may drop one): after the socket (re)connects or a gap in the stream's
-     sequence numbers, the page re-reads the run from the REST API;
+     status badge and progress bar of every element with data-backtest-id move at once, without
+     fetching anything;
+   - a run's page reloads when its run finishes (the server lays the results out); the list's runs
+     section (data-live="backtest-list") is re-rendered by live-sections.js when a run finishes or a
+     new one appears, not on every progress event. Events are hints (Channels may drop one): after the
+     socket (re)connects or a gap in the stream's sequence numbers, the page re-reads the run from the
+     REST API, and live-sections.js re-renders the list;
    - the list's compare checkboxes: two runs, then "Compare selected" (a plain GET form without JS);
+     the ticked ones stay ticked when the list is re-rendered;
    - the form: only the chosen kind's settings and the chosen cost models' fields are shown, and the
      instrument search adds symbols to the comma-separated symbols field. The strategy switch is htmx. */
 (function () {
   "use strict";
 
+  var tradeapp = (window.tradeapp = window.tradeapp || {});
   var FINISHED = ["completed", "failed", "canceled"];
   var LABELS = { queued: "Queued", running: "Running", completed: "Completed", failed: "Failed", canceled: "Canceled" };
-  var REFRESH_DELAY_MS = 300;
-
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
-    });
-  }
+  var RELOAD_DELAY_MS = 300;
+  var LIST = "backtest-list"; // the runs section's data-live name: refreshed when this file asks
 
   /* --- status and progress ------------------------------------------------------------------ */
   function applyState(root, run) {
@@ -55,13 +53,13 @@
       reloading = true;
       window.setTimeout(function () {
         window.location.reload();
-      }, REFRESH_DELAY_MS);
+      }, RELOAD_DELAY_MS);
     }
   }
 
   function syncDetail() {
     if (!detail || FINISHED.indexOf(detail.getAttribute("data-status")) >= 0) return;
-    getJSON("/api/v1/backtests/" + encodeURIComponent(detail.getAttribute("data-backtest-id")))
+    tradeapp.api.get("/api/v1/backtests/" + encodeURIComponent(detail.getAttribute("data-backtest-id")))
       .then(onDetail)
       .catch(function () {
         /* the next event or reconnect tries again */
@@ -69,54 +67,14 @@
   }
 
   /* --- the list ------------------------------------------------------------------------------ */
-  var refreshTimer = null;
-  var refreshing = false;
+  var picked = new Set(); // the runs ticked for comparing, kept across re-renders
 
   function listSection() {
     return document.getElementById("backtest-runs");
   }
 
-  function scheduleListRefresh() {
-    if (!listSection()) return;
-    window.clearTimeout(refreshTimer);
-    refreshTimer = window.setTimeout(refreshList, REFRESH_DELAY_MS);
-  }
-
   function refreshList() {
-    var section = listSection();
-    if (!section) return;
-    if (refreshing) {
-      scheduleListRefresh();
-      return;
-    }
-    refreshing = true;
-    var picked = Array.from(section.querySelectorAll("[data-compare-pick]:checked")).map(function (box) {
-      return box.value;
-    });
-    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (response) {
-        if (!response.ok || response.redirected) throw new Error("not refreshed");
-        return response.text();
-      })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("backtest-runs");
-        var current = listSection();
-        if (!fresh || !current) return;
-        var replacement = document.importNode(fresh, true);
-        replacement.querySelectorAll("[data-compare-pick]").forEach(function (box) {
-          if (picked.indexOf(box.value) >= 0) box.checked = true;
-        });
-        current.replaceWith(replacement);
-        localTimes(replacement);
-        updatePicks();
-        document.dispatchEvent(new CustomEvent("tradeapp:refreshed"));
-      })
-      .catch(function () {
-        /* the next event tries again */
-      })
-      .then(function () {
-        refreshing = false;
-      });
+    if (listSection() && tradeapp.refreshSections) tradeapp.refreshSections(LIST);
   }
 
   function onList(run) {
@@ -127,10 +85,10 @@
       var before = row.getAttribute("data-status");
       applyState(row, run);
       row.setAttribute("data-status", run.status);
-      if (FINISHED.indexOf(run.status) >= 0 && before !== run.status) scheduleListRefresh();
+      if (FINISHED.indexOf(run.status) >= 0 && before !== run.status) refreshList();
     });
     var firstPage = !/[?&]page=(?!1(?:&|$))/.test(window.location.search);
-    if (!rows.length && firstPage) scheduleListRefresh(); // a run started elsewhere
+    if (!rows.length && firstPage) refreshList(); // a run started elsewhere
   }
 
   function syncList() {
@@ -139,24 +97,7 @@
     var unfinished = Array.from(section.querySelectorAll("tr[data-backtest-id]")).some(function (row) {
       return FINISHED.indexOf(row.getAttribute("data-status")) < 0;
     });
-    if (unfinished) scheduleListRefresh();
-  }
-
-  /* times in the browser's zone, as orders.js shows them on first load */
-  function localTimes(root) {
-    root.querySelectorAll("time[data-local-time]:not([data-localized])").forEach(function (element) {
-      var when = new Date(element.getAttribute("datetime"));
-      if (isNaN(when.getTime())) return;
-      element.textContent = when.toLocaleString(undefined, {
-        month: "short",
-        day: "numeric",
-        hour: "2-digit",
-        minute: "2-digit",
-        second: element.closest("td") ? "2-digit" : undefined,
-      });
-      element.setAttribute("title", when.toISOString());
-      element.setAttribute("data-localized", "");
-    });
+    if (unfinished) refreshList();
   }
 
   /* compare: exactly two runs */
@@ -184,7 +125,25 @@
   }
 
   document.addEventListener("change", function (event) {
-    if (event.target.matches && event.target.matches("[data-compare-pick]")) updatePicks();
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-compare-pick]")) return;
+    if (box.checked) picked.add(box.value);
+    else picked.delete(box.value);
+    updatePicks();
+  });
+
+  document.addEventListener("tradeapp:refreshed", function () {
+    var section = listSection();
+    if (!section) return;
+    var shown = new Set();
+    section.querySelectorAll("[data-compare-pick]").forEach(function (box) {
+      shown.add(box.value);
+      box.checked = picked.has(box.value);
+    });
+    picked.forEach(function (id) {
+      if (!shown.has(id)) picked.delete(id); // no longer on this page: not submitted either
+    });
+    updatePicks();
   });
 
   /* --- the stream ------------------------------------------------------------------------------ */
@@ -196,14 +155,10 @@
     onList(message.data);
   });
 
-  function resync() {
-    syncDetail();
-    syncList();
-  }
-
+  // live-sections.js re-renders the list after a resync; the run's page asks the API
   document.addEventListener("tradeapp:resync", function (event) {
     var stream = event.detail && event.detail.stream;
-    if (typeof stream === "string" && stream.indexOf("user.") === 0) resync();
+    if (typeof stream === "string" && stream.indexOf("user.") === 0) syncDetail();
   });
 
   // events published between this page's render and the socket's welcome are not replayed: read once
@@ -211,7 +166,8 @@
   document.addEventListener("tradeapp:connection", function (event) {
     if (synced || !event.detail || event.detail.state !== "live") return;
     synced = true;
-    resync();
+    syncDetail();
+    syncList();
   });
 
   /* --- the form ---------------------------------------------------------------------------------- */
@@ -297,5 +253,9 @@
     });
   }
 
+  // a page back from the history may have kept its ticks
+  document.querySelectorAll("#backtest-runs [data-compare-pick]:checked").forEach(function (box) {
+    picked.add(box.value);
+  });
   updatePicks();
 })();

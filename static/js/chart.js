@@ -6,6 +6,7 @@
   "use strict";
 
   var LWC = window.LightweightCharts;
+  var tradeapp = window.tradeapp;
   var mainEl = document.getElementById("price-chart");
   var paneEl = document.getElementById("pane-chart");
   if (!LWC || !mainEl || !paneEl) return;
@@ -148,24 +149,6 @@
   }
 
   /* --- loading ------------------------------------------------------------------------------ */
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
-      function (response) {
-        if (!response.ok) {
-          return response.json().then(
-            function (body) {
-              throw new Error(body && body.message ? body.message : "HTTP " + response.status);
-            },
-            function () {
-              throw new Error("HTTP " + response.status);
-            }
-          );
-        }
-        return response.json();
-      }
-    );
-  }
-
   function setStatus(text) {
     if (statusEl) statusEl.textContent = text || "";
   }
@@ -188,7 +171,7 @@
       }).toString();
     var rows = [];
     function page(cursor, count) {
-      return getJSON(base + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "")).then(function (body) {
+      return tradeapp.api.get(base + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "")).then(function (body) {
         rows = rows.concat(body.bars);
         if (body.next && count + 1 < MAX_PAGES) return page(body.next, count + 1);
         return rows;
@@ -248,7 +231,7 @@
         end: end,
         names: names.join(","),
       }).toString();
-    return getJSON(url).then(function (body) {
+    return tradeapp.api.get(url).then(function (body) {
       if (id === state.loadId) drawIndicators(body);
     });
   }
@@ -459,7 +442,7 @@
 
   document.addEventListener("tradeapp:resync", function (event) {
     if (!event.detail || event.detail.stream !== STREAM) return;
-    getJSON("/api/v1/quotes?symbols=" + encodeURIComponent(SYMBOL))
+    tradeapp.api.get("/api/v1/quotes?symbols=" + encodeURIComponent(SYMBOL))
       .then(function (body) {
         var row = body.quotes && body.quotes[0];
         if (row && row.quote) showQuote(row.quote);

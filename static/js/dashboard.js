@@ -1,19 +1,20 @@
 /* The dashboard's equity curve (lightweight-charts v5): a baseline chart around the range's opening
    equity (above it in the theme's gain colour, below in the loss colour), range buttons that fetch
-   /api/v1/accounts/{id}/equity?range= (without JavaScript they are links that reload the page), a
-   refresh after each fill of the user's stream or a resync, and the last point following the
-   summary's live equity on quote ticks. The server's SVG line stays when the library is missing.
+   /api/v1/accounts/{id}/equity?range= (without JavaScript they are links that reload the page), the
+   curve read again whenever live-sections.js has re-rendered the fill sections (after a fill of the
+   user's stream, a resync or the page's own order), and the last point following the summary's live
+   equity on quote ticks. The server's SVG line stays when the library is missing.
    Data: the first range arrives in <script id="equity-data" type="application/json">. */
 (function () {
   "use strict";
 
   var LWC = window.LightweightCharts;
+  var tradeapp = window.tradeapp;
   var box = document.getElementById("equity-chart");
   var dataEl = document.getElementById("equity-data");
   if (!LWC || !box || !dataEl) return;
 
   var URL_BASE = box.getAttribute("data-url");
-  var REFRESH_AFTER_FILL_MS = 1500; // the snapshot after a fill is taken ~2 s later; the live point at once
   var TICK_EVERY_MS = 1000;
   var statusEl = document.getElementById("equity-status");
   var changeEl = document.getElementById("equity-change");
@@ -21,7 +22,6 @@
   var card = document.getElementById("equity");
 
   var state = { range: box.getAttribute("data-range"), curve: null, points: [], loadId: 0 };
-  var refreshTimer = null;
   var lastTick = 0;
 
   /* --- colours ------------------------------------------------------------------------------ */
@@ -186,18 +186,9 @@
   function load(range, quiet) {
     var id = ++state.loadId;
     if (!quiet) setStatus("Loading…");
-    return fetch(URL_BASE + "?range=" + encodeURIComponent(range), {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          if (!response.ok) throw new Error(body && body.message ? body.message : "HTTP " + response.status);
-          return body;
-        });
-      })
+    return tradeapp.api.get(URL_BASE + "?range=" + encodeURIComponent(range))
       .then(function (curve) {
-        if (id !== state.loadId) return;
+        if (id !== state.loadId) return; // a later range or refresh has been asked for
         state.range = curve.range;
         draw(curve);
       })
@@ -229,12 +220,14 @@
   }
 
   /* --- live --------------------------------------------------------------------------------- */
-  function scheduleRefresh() {
-    clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(function () {
-      load(state.range, true);
-    }, REFRESH_AFTER_FILL_MS);
-  }
+  /* the curve ends with the live valuation: when the server re-rendered what a fill changes, read it */
+  document.addEventListener("tradeapp:refreshed", function (event) {
+    var sections = (event.detail && event.detail.sections) || [];
+    var filled = sections.some(function (section) {
+      return (section.getAttribute("data-live") || "").split(/\s+/).indexOf("fill") >= 0;
+    });
+    if (filled) load(state.range, true);
+  });
 
   /* the summary's equity, which orders.js revalues on every quote tick, becomes the live last point */
   function followSummary() {
@@ -255,18 +248,9 @@
   }
 
   document.addEventListener("tradeapp:event", function (event) {
-    var message = event.detail;
-    if (!message || typeof message.stream !== "string") return;
-    if (message.stream.indexOf("user.") === 0) {
-      if (message.event === "fill") scheduleRefresh();
-    } else if (message.event === "quote") {
+    if (event.detail && event.detail.event === "quote") {
       window.setTimeout(followSummary, 0); // after orders.js has revalued the summary
     }
-  });
-
-  document.addEventListener("tradeapp:resync", function (event) {
-    var stream = event.detail && event.detail.stream;
-    if (typeof stream === "string" && stream.indexOf("user.") === 0) scheduleRefresh();
   });
 
   document.addEventListener("tradeapp:theme", function () {

@@ -1,54 +1,11 @@
 /* Instrument search: an accessible combobox over /api/v1/instruments?q= (the ARIA 1.2 pattern: the input
    keeps focus, aria-activedescendant points at the highlighted option), used by the top bar's search box
    (press "/" anywhere to focus it; Enter opens the symbol page; Escape closes) and by the watchlist's
-   "Add symbol" field. Also the small JSON helpers the market pages share: window.tradeapp.api. */
+   "Add symbol" field. */
 (function () {
   "use strict";
 
   var tradeapp = (window.tradeapp = window.tradeapp || {});
-
-  function csrfToken() {
-    try {
-      var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
-      if (headers["X-CSRFToken"]) return headers["X-CSRFToken"];
-    } catch (error) {
-      /* fall back to the cookie */
-    }
-    var match = /(?:^|;\s*)csrftoken=([^;]+)/.exec(document.cookie);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  /* fetch JSON; rejects with an Error whose message is the API's own {"message"} when there is one */
-  function request(method, url, body) {
-    var options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") options.headers["X-CSRFToken"] = csrfToken();
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(url, options).then(function (response) {
-      if (response.status === 204) return null;
-      return response.json().then(
-        function (data) {
-          if (!response.ok) throw new Error((data && data.message) || "Request failed (" + response.status + ").");
-          return data;
-        },
-        function () {
-          throw new Error("Request failed (" + response.status + ").");
-        }
-      );
-    });
-  }
-
-  tradeapp.api = {
-    get: function (url) {
-      return request("GET", url);
-    },
-    send: request,
-    urlSymbol: function (symbol) {
-      return String(symbol).replace(/\//g, "-");
-    },
-  };
 
   var counter = 0;
 

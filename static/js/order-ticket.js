@@ -482,22 +482,7 @@
       this.placeButton.disabled = true;
       this.placeButton.textContent = "Placing…";
     }
-    fetch(this.form.action, {
-      method: "POST",
-      body: this.snapshot,
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then(function (response) {
-        return response.json().then(
-          function (body) {
-            return { ok: response.ok, body: body };
-          },
-          function () {
-            return { ok: false, body: { message: "The server answered " + response.status + ": try again." } };
-          }
-        );
-      })
+    tradeapp.postForm(this.form.action, this.snapshot)
       .then(function (answer) {
         if (answer.ok) {
           ticket.placed(answer.body);

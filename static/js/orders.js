@@ -2,9 +2,8 @@
 
    - a toast for each fill ("Bought 0.5 BTC/USD @ 50,010.00"), from the websocket's "fill" event;
    - rows with data-order-id follow "order" events at once (status, filled quantity, average price);
-   - sections marked <… id data-live="order fill"> are re-rendered by the server after such events
-     (fetch this page, swap the section): the server stays the one place that lays out a table.
-     A reconnect or a gap in the stream's sequence numbers (tradeapp:resync) refreshes them too;
+     sections marked data-live="order fill" are re-rendered by live-sections.js; on every page, what
+     it re-rendered (tradeapp:refreshed) is bound here again: local times, positions to revalue;
    - positions (tr[data-position]) revalue on every quote tick: price, market value, unrealised
      P&L, and the summary's equity and day P&L;
    - form[data-async] posts with fetch (Accept: application/json) and shows the answer as a toast
@@ -19,7 +18,6 @@
   var realtime = tradeapp.realtime;
   var toasts = document.getElementById("toasts");
   var TOAST_MS = 8000;
-  var REFRESH_DELAY_MS = 250;
   var OPEN_STATUSES = ["new", "held", "accepted", "partially_filled", "pending_cancel", "pending_replace"];
 
   /* --- numbers ----------------------------------------------------------------------------- */
@@ -122,72 +120,6 @@
     });
   }
 
-  /* --- live sections: re-rendered by the server ---------------------------------------------- */
-  var pending = new Set();
-  var refreshTimer = null;
-  var refreshing = false;
-
-  function scheduleRefresh(kinds) {
-    if (!document.querySelector("[data-live][id]")) return;
-    kinds.split(" ").forEach(function (kind) {
-      pending.add(kind);
-    });
-    clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(refresh, REFRESH_DELAY_MS);
-  }
-
-  function typingIn(section) {
-    var active = document.activeElement;
-    return active && section.contains(active) && active.matches("input, select, textarea");
-  }
-
-  function refresh() {
-    if (refreshing) {
-      refreshTimer = setTimeout(refresh, REFRESH_DELAY_MS);
-      return;
-    }
-    var kinds = pending;
-    pending = new Set();
-    var sections = Array.from(document.querySelectorAll("[data-live][id]")).filter(function (section) {
-      return section.getAttribute("data-live").split(/\s+/).some(function (kind) {
-        return kinds.has(kind);
-      });
-    });
-    if (!sections.length) return;
-    refreshing = true;
-    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (response) {
-        if (!response.ok || response.redirected) throw new Error("not refreshed");
-        return response.text();
-      })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html");
-        sections.forEach(function (section) {
-          var replacement = fresh.getElementById(section.id);
-          if (!replacement) return;
-          if (typingIn(section)) {
-            // never pull a form from under someone typing: try again a little later
-            section.getAttribute("data-live").split(/\s+/).forEach(function (kind) {
-              pending.add(kind);
-            });
-            clearTimeout(refreshTimer);
-            refreshTimer = setTimeout(refresh, 2000);
-            return;
-          }
-          section.replaceWith(document.importNode(replacement, true));
-        });
-        localTimes(document);
-        bindPositions();
-        document.dispatchEvent(new CustomEvent("tradeapp:refreshed"));
-      })
-      .catch(function () {
-        /* the next event or resync tries again */
-      })
-      .then(function () {
-        refreshing = false;
-      });
-  }
-
   /* --- positions: revalue on each tick ------------------------------------------------------ */
   var positions = new Map(); // stream -> [row state]
 
@@ -277,19 +209,18 @@
       if (message.event === "fill") {
         var fill = message.data || {};
         toast(fillMessage(fill), { kind: "fill", href: fill.order_id ? "/orders/" + fill.order_id + "/" : null, linkText: "Order" });
-        scheduleRefresh("fill order");
       } else if (message.event === "order") {
         updateOrder(message.data);
-        scheduleRefresh("order");
       }
     } else if (message.event === "quote") {
       revalue(message.stream, message.data);
     }
   });
 
-  document.addEventListener("tradeapp:resync", function (event) {
-    var stream = event.detail && event.detail.stream;
-    if (typeof stream === "string" && stream.indexOf("user.") === 0) scheduleRefresh("order fill");
+  /* live-sections.js swapped sections in: bind them as the first load did */
+  document.addEventListener("tradeapp:refreshed", function () {
+    localTimes(document);
+    bindPositions();
   });
 
   /* --- forms posted with fetch --------------------------------------------------------------- */
@@ -363,28 +294,13 @@
     });
     var dialog = form.closest("dialog");
     if (dialog) clearFormErrors(form);
-    fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then(function (response) {
-        return response.json().then(
-          function (body) {
-            return { ok: response.ok, body: body };
-          },
-          function () {
-            return { ok: false, body: { message: "The server answered " + response.status + "." } };
-          }
-        );
-      })
+    tradeapp.postForm(form.action, new FormData(form))
       .then(function (answer) {
         if (answer.ok) {
           if (dialog && dialog.open) dialog.close();
           toast(answer.body.message, { kind: "success", href: answer.body.url, linkText: "View order" });
           if (answer.body.order) updateOrder(answer.body.order);
-          scheduleRefresh("order fill");
+          tradeapp.refreshSections("order fill");
         } else if (dialog) {
           showFormErrors(form, answer.body);
         } else {

@@ -1,24 +1,23 @@
-/* The strategy pages (library, configuration, deployments, one deployment), on top of realtime.js and
-   orders.js (toasts, dialogs' close buttons, the "order" / "fill" refreshes of data-live sections):
+/* The strategy pages (library, configuration, deployments, one deployment), on top of realtime.js,
+   live-sections.js and orders.js (toasts, dialogs' close buttons, local times):
 
    - a deployment's status follows the user stream's `strategy_deployment` event at once, wherever
-     [data-deployment-id] shows it (its pill and which of pause / resume / stop apply), and sections
-     marked <… id data-strategy-live> are re-rendered by the server after that event, after a
-     `strategy_signal` of a deployment on the page (new signal rows are highlighted) and after a
-     reconnect or a gap in the stream (tradeapp:resync);
+     [data-deployment-id] shows it (its pill and which of pause / resume / stop apply); the sections
+     marked data-live="strategy_deployment strategy_signal" (the deployments list, a deployment's
+     head, figures, signals, events…) are re-rendered by live-sections.js after those events, and
+     signal rows that were not on the page before are highlighted;
    - form[data-strategy-action] (pause, resume, the stop dialog) posts with fetch (Accept:
-     application/json) and shows the answer as a toast; without JavaScript they are plain forms;
+     application/json), shows the answer as a toast and re-renders the sections; without JavaScript
+     they are plain forms;
    - a[data-stop] opens the stop dialog (close positions or not); without JavaScript it leads to the
      deployment page's stop form;
-   - the deployment page's P&L curve (lightweight-charts, data from the #pnl-curve json_script),
-     coloured by the theme's variables.
+   - the deployment page's P&L curve (lightweight-charts, data from the #pnl-curve json_script, drawn
+     again when its section is re-rendered), coloured by the theme's variables.
    The configuration form's strategy switch needs nothing here: htmx swaps the parameter fields. */
 (function () {
   "use strict";
 
   var tradeapp = (window.tradeapp = window.tradeapp || {});
-  var REFRESH_DELAY_MS = 250;
-  var TYPING_RETRY_MS = 2000;
 
   function toast(message, kind) {
     if (tradeapp.toast) tradeapp.toast(message, { kind: kind });
@@ -38,9 +37,8 @@
   }
 
   function applyStatus(id, status) {
-    if (!id || !status) return false;
-    var shown = document.querySelectorAll('[data-deployment-id="' + id + '"]');
-    shown.forEach(function (holder) {
+    if (!id || !status) return;
+    document.querySelectorAll('[data-deployment-id="' + id + '"]').forEach(function (holder) {
       holder.setAttribute("data-status", status);
       holder.querySelectorAll('[data-field="status"]').forEach(function (pill) {
         pill.textContent = status;
@@ -50,96 +48,30 @@
         control.hidden = control.getAttribute("data-when").split(/\s+/).indexOf(status) < 0;
       });
     });
-    return shown.length > 0;
   }
 
-  /* --- live sections: re-rendered by the server ---------------------------------------------- */
-  var refreshTimer = null;
-  var refreshing = false;
+  /* --- live: status at once, sections re-rendered by live-sections.js ------------------------ */
+  var seenSignals = new Set(); // signal rows the page has shown: any other after a refresh is new
 
-  function scheduleRefresh() {
-    if (!document.querySelector("[data-strategy-live][id]")) return;
-    clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(refresh, REFRESH_DELAY_MS);
-  }
-
-  function typingIn(section) {
-    var active = document.activeElement;
-    return active && section.contains(active) && active.matches("input, select, textarea");
-  }
-
-  function knownSignals() {
-    var ids = new Set();
+  function noteSignals(highlight) {
     document.querySelectorAll("[data-signal-id]").forEach(function (row) {
-      ids.add(row.getAttribute("data-signal-id"));
+      var id = row.getAttribute("data-signal-id");
+      if (highlight && !seenSignals.has(id)) row.classList.add("is-new");
+      seenSignals.add(id);
     });
-    return ids;
-  }
-
-  function refresh() {
-    if (refreshing) {
-      refreshTimer = setTimeout(refresh, REFRESH_DELAY_MS);
-      return;
-    }
-    var sections = Array.from(document.querySelectorAll("[data-strategy-live][id]"));
-    if (!sections.length) return;
-    var before = knownSignals();
-    refreshing = true;
-    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (response) {
-        if (!response.ok || response.redirected) throw new Error("not refreshed");
-        return response.text();
-      })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html");
-        sections.forEach(function (section) {
-          var replacement = fresh.getElementById(section.id);
-          if (!replacement) return;
-          if (typingIn(section)) {
-            clearTimeout(refreshTimer);
-            refreshTimer = setTimeout(refresh, TYPING_RETRY_MS);
-            return;
-          }
-          section.replaceWith(document.importNode(replacement, true));
-        });
-        var head = fresh.querySelector(".deployment-head[data-status]");
-        if (head) applyStatus(head.getAttribute("data-deployment-id"), head.getAttribute("data-status"));
-        if (before.size || document.querySelector("[data-signal-id]")) {
-          document.querySelectorAll("[data-signal-id]").forEach(function (row) {
-            if (!before.has(row.getAttribute("data-signal-id"))) row.classList.add("is-new");
-          });
-        }
-        localTimes(document);
-        drawCurve();
-      })
-      .catch(function () {
-        /* the next event or resync tries again */
-      })
-      .then(function () {
-        refreshing = false;
-      });
   }
 
   document.addEventListener("tradeapp:event", function (event) {
     var message = event.detail;
     if (!message || typeof message.stream !== "string" || message.stream.indexOf("user.") !== 0) return;
-    var data = message.data || {};
-    if (message.event === "strategy_deployment") {
-      var shown = applyStatus(data.id, displayStatus(data));
-      if (shown || document.querySelector("[data-deployments-list]")) scheduleRefresh();
-    } else if (message.event === "strategy_signal") {
-      if (document.querySelector('[data-deployment-id="' + data.deployment_id + '"]')) scheduleRefresh();
+    if (message.event === "strategy_deployment" && message.data) {
+      applyStatus(message.data.id, displayStatus(message.data));
     }
   });
 
-  document.addEventListener("tradeapp:resync", function (event) {
-    var stream = event.detail && event.detail.stream;
-    if (typeof stream === "string" && stream.indexOf("user.") === 0) scheduleRefresh();
-  });
-
-  /* orders.js re-rendered its own sections (a fill): the curve's data may have changed */
   document.addEventListener("tradeapp:refreshed", function () {
-    drawCurve();
+    noteSignals(true);
+    drawCurve(); // a fill or a bar may have moved it
   });
 
   /* --- pause / resume / stop with fetch ------------------------------------------------------ */
@@ -155,31 +87,16 @@
       button.disabled = true;
     });
     var dialog = form.closest("dialog");
-    fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then(function (response) {
-        return response.json().then(
-          function (body) {
-            return { ok: response.ok, body: body };
-          },
-          function () {
-            return { ok: false, body: { message: "The server answered " + response.status + "." } };
-          }
-        );
-      })
+    tradeapp.postForm(form.action, new FormData(form))
       .then(function (answer) {
         if (dialog && dialog.open) dialog.close();
         if (answer.ok) {
           toast(answer.body.message, "success");
           if (answer.body.deployment) applyStatus(answer.body.deployment.id, answer.body.display_status);
-          scheduleRefresh();
+          tradeapp.refreshSections("strategy_deployment");
         } else {
           toast(answer.body.message || "That did not work.", "error");
-          scheduleRefresh(); // the status may have moved meanwhile: show the current one
+          tradeapp.refreshSections("strategy_deployment"); // the status may have moved meanwhile
         }
       })
       .catch(function () {
@@ -222,23 +139,6 @@
       if (stopDialog.opener && document.contains(stopDialog.opener) && !stopDialog.opener.hidden) {
         stopDialog.opener.focus();
       }
-    });
-  }
-
-  /* --- times in the browser's zone (as orders.js shows them) ----------------------------------- */
-  function localTimes(root) {
-    root.querySelectorAll("time[data-local-time]:not([data-localized])").forEach(function (element) {
-      var when = new Date(element.getAttribute("datetime"));
-      if (isNaN(when.getTime())) return;
-      element.textContent = when.toLocaleString(undefined, {
-        month: "short",
-        day: "numeric",
-        hour: "2-digit",
-        minute: "2-digit",
-        second: element.closest("td") ? "2-digit" : undefined,
-      });
-      element.setAttribute("title", when.toISOString());
-      element.setAttribute("data-localized", "");
     });
   }
 
@@ -336,5 +236,6 @@
     series.applyOptions(seriesOptions());
   });
 
+  noteSignals(false);
   drawCurve();
 })();

@@ -1,11 +1,82 @@
-/* Page chrome: the phone menu, the theme toggle, dismissable messages and auto-submitting selects.
-   Every control also works (or degrades to plain HTML) without this file. */
+/* Page chrome: the phone menu, the theme toggle, dismissable messages and auto-submitting selects; and
+   the JSON helpers every page script uses: tradeapp.postForm (a form posted to a page URL that answers
+   JSON) and tradeapp.api (the REST API with the session). Every control also works (or degrades to
+   plain HTML) without this file. */
 (function () {
   "use strict";
 
   var root = document.documentElement;
   var THEME_KEY = "tradeapp-theme";
   var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  /* --- JSON over fetch: forms posted to page URLs (tradeapp.core.pages), reads of the API -------- */
+  var tradeapp = (window.tradeapp = window.tradeapp || {});
+
+  /* POST ``body`` (FormData) to ``url`` asking for JSON; resolves to {ok, status, body}. An answer that
+     is not JSON (a proxy's error page) becomes {ok: false, body: {message}}; a network failure rejects. */
+  tradeapp.postForm = function (url, body) {
+    return fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    }).then(function (response) {
+      return response.json().then(
+        function (answer) {
+          return { ok: response.ok, status: response.status, body: answer };
+        },
+        function () {
+          var message = "The server answered " + response.status + ": try again.";
+          return { ok: false, status: response.status, body: { message: message } };
+        }
+      );
+    });
+  };
+
+  function csrfToken() {
+    try {
+      var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+      if (headers["X-CSRFToken"]) return headers["X-CSRFToken"];
+    } catch (error) {
+      /* fall back to the cookie */
+    }
+    var match = /(?:^|;\s*)csrftoken=([^;]+)/.exec(document.cookie);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  /* The REST API with the session: JSON in and out, the CSRF token on writes. Resolves to the parsed
+     body (null for 204); an answer that is not OK rejects with Error(its {"message"}), one that is not
+     JSON with Error("Request failed (<status>)."); a network failure rejects too. */
+  function request(method, url, body) {
+    var options = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (method !== "GET") options.headers["X-CSRFToken"] = csrfToken();
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().then(
+        function (data) {
+          if (!response.ok) throw new Error((data && data.message) || "Request failed (" + response.status + ").");
+          return data;
+        },
+        function () {
+          throw new Error("Request failed (" + response.status + ").");
+        }
+      );
+    });
+  }
+
+  tradeapp.api = {
+    get: function (url) {
+      return request("GET", url);
+    },
+    send: request,
+    urlSymbol: function (symbol) {
+      return String(symbol).replace(/\//g, "-");
+    },
+  };
 
   /* --- phone menu --------------------------------------------------------------------------- */
   var topbar = document.getElementById("topbar");
