@@ -9,7 +9,9 @@ Conventions:
 * The metrics read the equity once per period on a grid that ends now: hourly while the account is
   younger than ``DAILY_METRICS_AFTER``, then daily (calendar days, 365 a year: the books move on
   weekends too when crypto is held). The value at a grid time is the last known equity at or before it.
-  The annualised return and Calmar wait for ``MIN_ANNUALIZED_SPAN`` of history.
+  Live figures (an account, a deployment) are shown only once they mean something (``reliable``): the
+  annualised return and Calmar wait for ``MIN_ANNUALIZED_SPAN`` of history, the volatility, Sharpe and
+  Sortino for ``MIN_RATIO_PERIODS`` returns.
 * Money stays Decimal (allocation, realised P&L); statistics are float64 (``portfolio.metrics``).
 """
 
@@ -108,6 +110,20 @@ def join_points(
 
 DAILY_METRICS_AFTER = timedelta(days=14)
 MIN_ANNUALIZED_SPAN = timedelta(days=30)
+# returns before a volatility, Sharpe or Sortino is shown: a few minutes of a new deployment annualised
+# give figures like a Sharpe of 500
+MIN_RATIO_PERIODS = 30
+
+
+def reliable(metrics: Metrics, *, span: timedelta) -> Metrics:
+    """``metrics`` of a live account or deployment without the figures its history is too short for:
+    the annualised return and Calmar before ``MIN_ANNUALIZED_SPAN`` (compounding a few hours to a
+    year), the volatility, Sharpe and Sortino before ``MIN_RATIO_PERIODS`` returns."""
+    if span < MIN_ANNUALIZED_SPAN:
+        metrics = dataclasses.replace(metrics, annualized_return=None, calmar=None)
+    if metrics.periods < MIN_RATIO_PERIODS:
+        metrics = dataclasses.replace(metrics, volatility=None, sharpe=None, sortino=None)
+    return metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +183,8 @@ def account_metrics(
     in_market: Sequence[bool],
     period: MetricsPeriod,
 ) -> Metrics:
-    """``portfolio.metrics`` of the account: its equity per period and its closed round trips. The
-    annualised return (and Calmar, built on it) stay undefined until the history spans
-    ``MIN_ANNUALIZED_SPAN``: compounding a few hours to a year says nothing about the account."""
+    """``portfolio.metrics`` of the account: its equity per period and its closed round trips, without
+    the figures its history is too short for (``reliable``)."""
     metrics = compute_metrics(
         equity=equity,
         times=times,
@@ -178,9 +193,8 @@ def account_metrics(
         in_market=in_market,
         periods_per_year=period.periods_per_year,
     )
-    if len(times) < 2 or times[-1] - times[0] < MIN_ANNUALIZED_SPAN:
-        metrics = dataclasses.replace(metrics, annualized_return=None, calmar=None)
-    return metrics
+    span = times[-1] - times[0] if len(times) >= 2 else timedelta(0)
+    return reliable(metrics, span=span)
 
 
 # --- allocation ---------------------------------------------------------------------------------------------

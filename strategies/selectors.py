@@ -23,6 +23,7 @@ from marketdata.quotes import latest_quotes
 from orders.models import OPEN_STATUS_VALUES, Fill, Order
 from orders.states import Side
 from portfolio import ledger
+from portfolio.analytics import reliable
 from portfolio.ledger import PositionState
 from portfolio.metrics import Metrics, compute_metrics
 from portfolio.selectors import mark_price
@@ -465,6 +466,7 @@ def _metrics(
         timeframe=timeframe,
         asset_class=str(series[0].instrument.asset_class),
     )
+    metrics = reliable(metrics, span=datetime_of(int(times[-1])) - datetime_of(int(times[0])))
     curve = [
         (datetime_of(int(moment)), float(value))
         for moment, value in zip(times[-MAX_CURVE_POINTS:], equity[-MAX_CURVE_POINTS:], strict=True)

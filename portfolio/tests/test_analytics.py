@@ -193,17 +193,38 @@ def test_account_metrics_are_portfolio_metrics_and_wait_30_days_to_annualise():
         in_market=[True] * 5,
         periods_per_year=8760.0,
     )
-    assert young.sharpe == expected.sharpe
     assert young.max_drawdown == expected.max_drawdown
     assert (young.win_rate, young.profit_factor, young.trades) == (0.5, 2.5, 2)
     assert (young.annualized_return, young.calmar) == (None, None)
     assert expected.annualized_return is not None
+    # four returns: no volatility, Sharpe or Sortino yet
+    assert (young.volatility, young.sharpe, young.sortino) == (None, None, None)
+    assert expected.sharpe is not None
 
     months = [T0 + timedelta(days=10 * k) for k in range(5)]
     grown = analytics.account_metrics(
         times=months, equity=equity, trips=trips, in_market=[True] * 5, period=analytics.DAILY
     )
     assert grown.annualized_return == pytest.approx((104 / 100) ** (365 / 4) - 1)
+
+
+def test_live_ratios_appear_after_enough_returns_and_annualising_after_30_days():
+    times = [at(60 * k) for k in range(analytics.MIN_RATIO_PERIODS + 1)]
+    equity = [100.0 + (k % 3) for k in range(len(times))]
+    expected = compute_metrics(equity=equity, times=times, periods_per_year=8760.0)
+
+    hourly = analytics.account_metrics(
+        times=times, equity=equity, trips=[], in_market=[True] * len(times), period=analytics.HOURLY
+    )
+    month = analytics.reliable(expected, span=analytics.MIN_ANNUALIZED_SPAN)
+
+    assert (hourly.sharpe, hourly.sortino, hourly.volatility) == (
+        expected.sharpe,
+        expected.sortino,
+        expected.volatility,
+    )
+    assert hourly.annualized_return is None  # 30 hours of history
+    assert month == expected
 
 
 def test_the_metrics_period_is_hourly_for_two_weeks_then_daily():

@@ -223,8 +223,9 @@ def test_day_pnl_splits_the_change_into_realised_and_the_rest(history):
     assert day.unrealized_change == D("4.00")
 
 
-def test_the_metrics_are_portfolio_metrics_of_the_hourly_equity_and_the_round_trips(history):
+def test_the_metrics_are_portfolio_metrics_of_the_hourly_equity_and_the_round_trips(history, monkeypatch):
     account, _ = history
+    monkeypatch.setattr(analytics, "MIN_RATIO_PERIODS", 2)  # four hours: show the ratios anyway
 
     with clock.frozen_clock(NOW):
         result = selectors.account_analytics(account)
