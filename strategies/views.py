@@ -7,6 +7,7 @@ Every POST works as a plain HTML form (redirect with a message). The same URL an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -391,32 +392,43 @@ def _detail_url(deployment_id: object) -> str:
     return reverse("strategies:deployment_detail", args=[deployment_id])
 
 
-@login_required
-@require_POST
-def deployment_pause(request: HttpRequest, deployment_id: object) -> HttpResponse:
+def _switch(
+    request: HttpRequest,
+    deployment_id: object,
+    change: Callable[..., StrategyDeployment],
+    message: Callable[[StrategyDeployment], str],
+) -> HttpResponse:
+    """Pause or resume: the service decides; a refused change is a message (or a 409 for fetch)."""
     back = safe_next(request, _detail_url(deployment_id))
     try:
-        deployment = services.pause_deployment(owner=request.user, deployment_id=deployment_id)
+        deployment = change(owner=request.user, deployment_id=deployment_id)
     except NotFound:
         raise
     except DomainError as error:
         return failed(request, error, to=back)
-    message = f"Paused {deployment.name}. Its open orders keep working."
-    return done(request, message, to=back, deployment=deployment)
+    return done(request, message(deployment), to=back, deployment=deployment)
+
+
+@login_required
+@require_POST
+def deployment_pause(request: HttpRequest, deployment_id: object) -> HttpResponse:
+    return _switch(
+        request,
+        deployment_id,
+        services.pause_deployment,
+        lambda deployment: f"Paused {deployment.name}. Its open orders keep working.",
+    )
 
 
 @login_required
 @require_POST
 def deployment_resume(request: HttpRequest, deployment_id: object) -> HttpResponse:
-    back = safe_next(request, _detail_url(deployment_id))
-    try:
-        deployment = services.resume_deployment(owner=request.user, deployment_id=deployment_id)
-    except NotFound:
-        raise
-    except DomainError as error:
-        return failed(request, error, to=back)
-    message = f"Resumed {deployment.name}: it trades from the next closed bar."
-    return done(request, message, to=back, deployment=deployment)
+    return _switch(
+        request,
+        deployment_id,
+        services.resume_deployment,
+        lambda deployment: f"Resumed {deployment.name}: it trades from the next closed bar.",
+    )
 
 
 @login_required
