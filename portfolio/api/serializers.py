@@ -231,18 +231,19 @@ class AllocationSerializer(serializers.Serializer):
     by_asset_class = AllocationRowSerializer(many=True)
 
 
-class AccountMetricsSerializer(serializers.Serializer):
-    """``portfolio.metrics.Metrics`` of the account: fractions (0.12 = 12 %), from its equity once per
-    ``period`` and its closed round trips."""
+class MetricsSerializer(serializers.Serializer):
+    """``portfolio.metrics.Metrics``: fractions (0.12 = 12 %); null where undefined, or where a live
+    account's or deployment's history is too short for the figure (``portfolio.analytics.reliable``)."""
 
-    period = serializers.ChoiceField(choices=["1h", "1d"], help_text="the equity is sampled once per period")
     start_equity = serializers.FloatField(allow_null=True)
     end_equity = serializers.FloatField(allow_null=True)
     periods = serializers.IntegerField()
     periods_per_year = serializers.FloatField()
     risk_free_rate = serializers.FloatField()
     total_return = serializers.FloatField(allow_null=True)
-    annualized_return = serializers.FloatField(allow_null=True, help_text="null before 30 days of history")
+    annualized_return = serializers.FloatField(
+        allow_null=True, help_text="live: null before 30 days of history"
+    )
     volatility = serializers.FloatField(allow_null=True)
     sharpe = serializers.FloatField(allow_null=True)
     sortino = serializers.FloatField(allow_null=True)
@@ -263,6 +264,12 @@ class AccountMetricsSerializer(serializers.Serializer):
     var_confidence = serializers.FloatField()
     var_historical = serializers.FloatField(allow_null=True, help_text="one period, a fraction of equity")
     var_monte_carlo = serializers.FloatField(allow_null=True, help_text="one period, a fraction of equity")
+
+
+class AccountMetricsSerializer(MetricsSerializer):
+    """The account's metrics, from its equity once per ``period`` and its closed round trips."""
+
+    period = serializers.ChoiceField(choices=["1h", "1d"], help_text="the equity is sampled once per period")
 
 
 class RealizedRowSerializer(serializers.Serializer):

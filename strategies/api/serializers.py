@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketdata.domain import Timeframe
+from portfolio.api.serializers import MetricsSerializer
 from strategies.models import (
     DEFAULT_WARMUP_BARS,
     MAX_DEPLOYMENT_SYMBOLS,
@@ -236,38 +237,6 @@ class DeploymentPositionSerializer(serializers.Serializer):
     unrealized_pnl = DecimalText()
     realized_pnl = DecimalText(help_text="net of commissions")
     commission = DecimalText()
-
-
-class MetricsSerializer(serializers.Serializer):
-    """``portfolio.metrics.Metrics`` of the deployment's equity curve: fractions (0.12 = 12 %)."""
-
-    start_equity = serializers.FloatField(allow_null=True)
-    end_equity = serializers.FloatField(allow_null=True)
-    periods = serializers.IntegerField()
-    periods_per_year = serializers.FloatField()
-    risk_free_rate = serializers.FloatField()
-    total_return = serializers.FloatField(allow_null=True)
-    annualized_return = serializers.FloatField(allow_null=True)
-    volatility = serializers.FloatField(allow_null=True)
-    sharpe = serializers.FloatField(allow_null=True)
-    sortino = serializers.FloatField(allow_null=True)
-    calmar = serializers.FloatField(allow_null=True)
-    max_drawdown = serializers.FloatField(allow_null=True)
-    max_drawdown_periods = serializers.IntegerField()
-    max_drawdown_duration = serializers.FloatField(allow_null=True, help_text="seconds")
-    trades = serializers.IntegerField()
-    win_rate = serializers.FloatField(allow_null=True)
-    average_win = serializers.FloatField(allow_null=True)
-    average_loss = serializers.FloatField(allow_null=True)
-    profit_factor = serializers.JSONField(help_text='a number, "inf" or null')
-    expectancy = serializers.FloatField(allow_null=True)
-    average_trade_return = serializers.FloatField(allow_null=True)
-    exposure_time = serializers.FloatField(allow_null=True)
-    buy_and_hold_return = serializers.FloatField(allow_null=True)
-    excess_return = serializers.FloatField(allow_null=True)
-    var_confidence = serializers.FloatField()
-    var_historical = serializers.FloatField(allow_null=True)
-    var_monte_carlo = serializers.FloatField(allow_null=True)
 
 
 class PerformanceSerializer(serializers.Serializer):
