@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
-from tradeapp.core.decimals import money_field
+from tradeapp.core.fields import money_field
 
 
 class User(AbstractUser):

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from marketdata.models import TIMEFRAME_CHOICES
-from tradeapp.core.decimals import money_field
+from tradeapp.core.fields import money_field
 
 MAX_SYMBOLS = 20
 

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from marketdata.domain import AssetClass, InstrumentSpec, Timeframe
-from tradeapp.core.decimals import price_field, quantity_field
+from tradeapp.core.fields import price_field, quantity_field
 
 # The domain enums are the one source of these values; the columns only borrow them as choices.
 ASSET_CLASS_CHOICES = [

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-
-def _floor(value: Decimal, step: Decimal) -> Decimal:
-    return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
+from tradeapp.core.decimals import floor_to
 
 
 def twap_target(
@@ -26,7 +24,7 @@ def twap_target(
         return Decimal(0)
     tick = timedelta(microseconds=1)  # exact integer arithmetic: no float seconds
     share = Decimal((now - start) // tick) / Decimal((end - start) // tick)
-    return _floor(quantity * share, lot_size)
+    return floor_to(quantity * share, lot_size)
 
 
 def vwap_target(
@@ -60,4 +58,4 @@ def vwap_target(
     whole = weight(window_minutes)
     if whole <= 0:
         return twap_target(quantity=quantity, start=start, end=end, now=now, lot_size=lot_size)
-    return _floor(quantity * weight(elapsed_minutes) / whole, lot_size)
+    return floor_to(quantity * weight(elapsed_minutes) / whole, lot_size)

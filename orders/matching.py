@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import NamedTuple, Protocol, TypeAlias
 
 from marketdata.domain import Bar, Quote
@@ -46,6 +46,7 @@ from orders.states import (
     TimeInForce,
     transition,
 )
+from tradeapp.core.decimals import floor_to, is_multiple_of, quantize_to
 
 ZERO = Decimal(0)
 MONEY_STEP = Decimal("0.0001")
@@ -162,8 +163,8 @@ class BpsSlippage:
 
     def adjust(self, side: Side, price: Decimal, tick_size: Decimal) -> Decimal:
         if side == Side.BUY:
-            return _quantize_to(price * (1 + self.bps / _BPS), tick_size, ROUND_CEILING)
-        return max(_quantize_to(price * (1 - self.bps / _BPS), tick_size, ROUND_FLOOR), tick_size)
+            return quantize_to(price * (1 + self.bps / _BPS), tick_size, ROUND_CEILING)
+        return max(quantize_to(price * (1 - self.bps / _BPS), tick_size, ROUND_FLOOR), tick_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +175,8 @@ class TickSlippage:
 
     def adjust(self, side: Side, price: Decimal, tick_size: Decimal) -> Decimal:
         if side == Side.BUY:
-            return _quantize_to(price + self.ticks * tick_size, tick_size, ROUND_CEILING)
-        return max(_quantize_to(price - self.ticks * tick_size, tick_size, ROUND_FLOOR), tick_size)
+            return quantize_to(price + self.ticks * tick_size, tick_size, ROUND_CEILING)
+        return max(quantize_to(price - self.ticks * tick_size, tick_size, ROUND_FLOOR), tick_size)
 
 
 class CommissionModel(Protocol):
@@ -249,6 +250,55 @@ class ExecutionConfig:
             raise ValueError("volume_participation must be in (0, 1]")
 
 
+# --- the price an order is expected to trade at -----------------------------------------------------
+
+_LIMIT_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+
+
+def reference_price(
+    side: Side,
+    order_type: OrderType,
+    *,
+    limit_price: Decimal | None,
+    stop_price: Decimal | None,
+    book: Decimal | None,
+) -> Decimal | None:
+    """The one rule for the price an order is assumed to trade at, before slippage: risk checks and
+    cash reservations, the order ticket's estimate, strategy sizing and the backtester all use it.
+
+    ``book`` is the side of the book the order takes now (the ask for a buy, the bid for a sell; the
+    bar's open in a backtest), or None without a quote. A limit-type order is assumed at its limit; a
+    stop at the book or its stop, whichever is worse for the account (the stop alone without a book);
+    anything else (market, trailing stop) at the book, or None when there is none.
+    """
+    if order_type in _LIMIT_TYPES and limit_price is not None:
+        return limit_price
+    if order_type == OrderType.STOP and stop_price is not None:
+        if book is None:
+            return stop_price
+        return max(book, stop_price) if side == Side.BUY else min(book, stop_price)
+    return book
+
+
+def expected_fill_price(
+    side: Side,
+    order_type: OrderType,
+    *,
+    limit_price: Decimal | None,
+    stop_price: Decimal | None,
+    book: Decimal,
+    slippage: SlippageModel,
+    tick_size: Decimal,
+) -> Decimal:
+    """:func:`reference_price` with the slippage a marketable fill pays: a limit-type order fills at
+    its limit (limit fills take no slippage), anything else at the reference moved by ``slippage``."""
+    price = reference_price(side, order_type, limit_price=limit_price, stop_price=stop_price, book=book)
+    assert price is not None  # a book is given, so there is always a reference
+    if order_type in _LIMIT_TYPES and limit_price is not None:
+        return price
+    return slippage.adjust(side, price, tick_size)
+
+
 # --- validation ------------------------------------------------------------------------------------
 
 
@@ -282,7 +332,7 @@ def _quantity_problems(quantity: Decimal, lot_size: Decimal, min_quantity: Decim
     if quantity <= 0:
         return [OrderProblem("quantity", "invalid_quantity", "quantity must be positive")]
     problems: list[OrderProblem] = []
-    if not _is_multiple_of(quantity, lot_size):
+    if not is_multiple_of(quantity, lot_size):
         problems.append(
             OrderProblem("quantity", "off_lot_size", f"quantity must be a multiple of {_plain(lot_size)}")
         )
@@ -313,7 +363,7 @@ def _price_problems(order: WorkingOrder, tick_size: Decimal) -> list[OrderProble
             problems.append(OrderProblem(field, "unexpected_price", f"a {kind} order takes no {word} price"))
         elif value <= 0:
             problems.append(OrderProblem(field, "invalid_price", f"{word} price must be positive"))
-        elif not _is_multiple_of(value, tick_size):
+        elif not is_multiple_of(value, tick_size):
             problems.append(
                 OrderProblem(
                     field, "off_tick_size", f"{word} price must be a multiple of {_plain(tick_size)}"
@@ -348,7 +398,7 @@ def _trail_problems(order: WorkingOrder, tick_size: Decimal) -> list[OrderProble
         )
     elif amount is not None and amount <= 0:
         problem = OrderProblem("trail_amount", "invalid_trail", "trail_amount must be positive")
-    elif amount is not None and not _is_multiple_of(amount, tick_size):
+    elif amount is not None and not is_multiple_of(amount, tick_size):
         problem = OrderProblem(
             "trail_amount", "off_tick_size", f"trail_amount must be a multiple of {_plain(tick_size)}"
         )
@@ -484,7 +534,7 @@ def _offered(order: WorkingOrder, event: MarketEvent, config: ExecutionConfig, l
         offered = event.volume * config.volume_participation
     else:
         offered = event.ask_size if order.side == Side.BUY else event.bid_size
-    return _floor_to(offered, lot_size)
+    return floor_to(offered, lot_size)
 
 
 def _apply_fill(
@@ -675,7 +725,7 @@ def _trail_level(order: WorkingOrder, water: Decimal) -> Decimal:
 
 def _round_away(stop: Decimal, buy: bool, tick_size: Decimal) -> Decimal:
     """A stop level on the tick, away from the market: buy stops up, sell stops down."""
-    return _quantize_to(stop, tick_size, ROUND_CEILING if buy else ROUND_FLOOR)
+    return quantize_to(stop, tick_size, ROUND_CEILING if buy else ROUND_FLOOR)
 
 
 def _required(value: Decimal | None, name: str) -> Decimal:
@@ -692,18 +742,3 @@ def _plain(value: Decimal) -> str:
 
 def _money(value: Decimal) -> Decimal:
     return value.quantize(MONEY_STEP, rounding=ROUND_HALF_EVEN)
-
-
-# Grid helpers as in tradeapp.core.decimals: importing that package would pull Django in through
-# tradeapp/__init__.py (the Celery app), and this module must stay importable without Django.
-def _quantize_to(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
-    """Round ``value`` to a multiple of ``step`` (a tick or lot size) with ``rounding``."""
-    return (value / step).to_integral_value(rounding=rounding) * step
-
-
-def _is_multiple_of(value: Decimal, step: Decimal) -> bool:
-    return step > 0 and value % step == 0
-
-
-def _floor_to(value: Decimal, step: Decimal) -> Decimal:
-    return _quantize_to(value, step, ROUND_DOWN)

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from orders.states import OrderClass, OrderStatus, OrderType, Side, TimeInForce
-from tradeapp.core.decimals import money_field, price_field, quantity_field
+from tradeapp.core.fields import money_field, price_field, quantity_field
 
 
 def _choices(enum: type) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from portfolio.ledger import EntryKind
-from tradeapp.core.decimals import money_field, price_field, quantity_field
+from tradeapp.core.fields import money_field, price_field, quantity_field
 
 
 class Position(models.Model):

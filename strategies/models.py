@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 
 from marketdata.models import TIMEFRAME_CHOICES
-from tradeapp.core.decimals import money_field, price_field
+from tradeapp.core.fields import money_field, price_field
 
 MAX_DEPLOYMENT_SYMBOLS = 20
 DEFAULT_WARMUP_BARS = 500

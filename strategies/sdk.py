@@ -48,6 +48,7 @@ from marketdata.domain import Bar, InstrumentSpec, Timeframe
 from orders.matching import CommissionModel, Fill
 from orders.states import OrderStatus, OrderType, Side, TimeInForce
 from portfolio.ledger import PositionState
+from tradeapp.core.decimals import floor_to
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -1046,11 +1047,6 @@ def size_for_budget(
         else:
             high = middle - 1
     return lot_size * low
-
-
-def floor_to(value: Decimal, step: Decimal) -> Decimal:
-    """``value`` rounded down to a multiple of ``step`` (a lot or tick size)."""
-    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
 
 
 def to_price(value: Decimal | float | int, tick_size: Decimal, *, round_up: bool) -> Decimal:

@@ -1,5 +1,5 @@
-"""tradeapp: a self-hosted trading platform (Django + Channels + Celery)."""
+"""tradeapp: a self-hosted trading platform (Django + Channels + Celery).
 
-from tradeapp.celery import app as celery_app
-
-__all__ = ["celery_app"]
+The Celery application lives in ``tradeapp.celery`` and is loaded by ``tradeapp.core.apps`` when Django
+starts; this package imports nothing, so ``tradeapp.core.decimals`` stays pure.
+"""

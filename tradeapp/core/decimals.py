@@ -1,7 +1,9 @@
 """Exact money and quantities: one precision for every NUMERIC column, quantisation at the edges.
 
-Prices, quantities and cash are ``Decimal`` everywhere they are stored. Columns are built by the
-factories below so precision is set in one place. Never pass a float in: ``to_decimal`` refuses it.
+Prices, quantities and cash are ``Decimal`` everywhere they are stored. The precision constants here
+are the only ones; ``tradeapp.core.fields`` builds the columns from them. Never pass a float in:
+``to_decimal`` refuses it. Pure: no Django, so the matching engine, the SDK and the backtester share
+these grid helpers instead of keeping copies.
 """
 
 from __future__ import annotations
@@ -47,26 +49,10 @@ def is_multiple_of(value: Decimal, step: Decimal) -> bool:
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
-    """Largest multiple of ``step`` not above ``value`` (sizing: never buy more than affordable)."""
+    """``value`` rounded to a multiple of ``step`` toward zero: the one sizing rule (never trade more
+    than a budget affords). For a negative ``value`` this is the multiple nearer zero (``-1.5`` on a
+    grid of 1 gives ``-1``), so a quantity's magnitude never grows, whatever its sign."""
     return quantize_to(value, step, rounding=ROUND_DOWN)
-
-
-def money_field(**kwargs: Any) -> Any:
-    from django.db import models
-
-    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
-
-
-def price_field(**kwargs: Any) -> Any:
-    from django.db import models
-
-    return models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, **kwargs)
-
-
-def quantity_field(**kwargs: Any) -> Any:
-    from django.db import models
-
-    return models.DecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, **kwargs)
 
 
 def normalize(value: Decimal) -> Decimal:

@@ -67,3 +67,21 @@ def test_clock_is_aware_utc_and_can_be_frozen():
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="naive datetime"):
         clock.ensure_aware_utc(datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_floor_to_rounds_toward_zero_for_either_sign():
+    from decimal import Decimal as D  # noqa: N817
+
+    assert floor_to(D("1.5"), D(1)) == D(1)
+    assert floor_to(D("-1.5"), D(1)) == D(-1)
+    assert floor_to(D("0.37"), D("0.25")) == D("0.25")
+
+
+def test_one_floor_to_everywhere():
+    """The SDK and the matching engine use the kernel's floor_to, not copies of it."""
+    from orders import algos, matching
+    from strategies import sdk
+
+    assert sdk.floor_to is floor_to
+    assert matching.floor_to is floor_to
+    assert algos.floor_to is floor_to
