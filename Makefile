@@ -13,7 +13,7 @@ help:
 	@echo "make run            set up (venv, pip, npm), start embedded PostgreSQL+Redis, web, worker, beat"
 	@echo "make test           the whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test-external  the suite against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
-	@echo "make lint           ruff + mypy + makemigrations --check"
+	@echo "make lint           ruff + mypy + import contracts (lint-imports) + makemigrations --check"
 	@echo "make bench          market-data benchmarks (backfill, range reads, feed latency): docs/benchmarks.md"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -44,6 +44,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(LAUNCH) exec -- $(PY) manage.py makemigrations --check --dry-run
 
 format: setup

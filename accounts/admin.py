@@ -52,11 +52,9 @@ class TradingAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Halt the selected accounts (cancel their open orders, refuse new ones)")
     def halt_accounts(self, request: HttpRequest, queryset: QuerySet[TradingAccount]) -> None:
-        from orders.services import cancel_all_orders
-
         for account in queryset:
+            # halting cancels the account's open orders (the orders app hears accounts.hooks)
             services.halt_account(account_id=account.pk, reason=f"Halted by {request.user}.")
-            cancel_all_orders(account=account, note=("account_halted", "Canceled: the account was halted."))
         self.message_user(request, f"Halted {queryset.count()} account(s).", messages.WARNING)
 
     @admin.action(description="Resume trading on the selected accounts")

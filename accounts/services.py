@@ -12,6 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts import hooks
 from accounts.models import AccountKind, AccountStatus, ApiToken, TradingAccount, User
 from tradeapp.core import clock
 from tradeapp.core.decimals import CASH_CENTS, to_decimal
@@ -96,9 +97,7 @@ def open_paper_account(
             raise DomainError(
                 "duplicate_name", "You already have an account with that name.", "name"
             ) from error
-        from portfolio.services import record_opening_deposit
-
-        record_opening_deposit(account=account)
+        hooks.account_funded(account)
         return account
 
 
@@ -113,16 +112,12 @@ def reset_paper_account(
 ) -> TradingAccount:
     """Start a paper account over with ``starting_cash`` (default: its current starting cash): its
     orders, fills, positions, ledger and equity history are deleted, its cash is the new deposit."""
-    from orders.services import wipe_orders
-    from portfolio.services import record_opening_deposit, wipe_portfolio
-
     with transaction.atomic():
         account = _lock_owned_account(owner=owner, account_id=account_id)
         if not account.is_paper:
             raise Conflict("not_paper", "Only paper accounts can be reset.")
         amount = account.starting_cash if starting_cash is None else _clean_starting_cash(starting_cash)
-        wipe_portfolio(account=account)
-        wipe_orders(account=account)
+        hooks.account_reset(account)
         account.starting_cash = amount
         account.cash = amount
         account.status = AccountStatus.ACTIVE
@@ -131,7 +126,7 @@ def reset_paper_account(
         account.save(
             update_fields=["starting_cash", "cash", "status", "halted_reason", "reset_at", "updated_at"]
         )
-        record_opening_deposit(account=account)
+        hooks.account_funded(account)
         return account
 
 
@@ -158,6 +153,7 @@ def halt_account(*, account_id: object, reason: str) -> TradingAccount:
         account.status = AccountStatus.HALTED
         account.halted_reason = reason[:200] or "Halted by an administrator."
         account.save(update_fields=["status", "halted_reason", "updated_at"])
+        hooks.account_halted(account)
         return account
 
 

@@ -11,10 +11,8 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
-
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
+# the side of an order is the ledger's word for the side of a fill (re-exported here)
+from portfolio.ledger import Side as Side  # noqa: PLC0414 - explicit re-export (mypy strict)
 
 
 class OrderType(StrEnum):

@@ -22,9 +22,11 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
+from typing import Any
 
+from portfolio import ledger
 from portfolio.ledger import RoundTrip
 from portfolio.metrics import Metrics, compute_metrics
 
@@ -373,3 +375,110 @@ def realized_by_strategy(fills: Iterable[FillRecord], names: Mapping[str, str]) 
 def realized_since(fills: Iterable[FillRecord], moment: datetime) -> Decimal:
     """Realised P&L of the fills executed at or after ``moment`` (today's, for the day P&L)."""
     return sum((fill.realized_pnl for fill in fills if fill.executed_at >= moment), ZERO)
+
+
+# --- an equity curve replayed from fills and closes -----------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_nanos(moment: datetime) -> int:
+    """Nanoseconds since the UTC epoch of an aware datetime (exact integer arithmetic)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class ClosesSeries:
+    """One symbol's bar closes: ``open_times`` (int64 nanoseconds, ascending) and ``closes``."""
+
+    symbol: str
+    open_times: Any
+    closes: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedEquity:
+    """Equity at each bar of the union of the series' bars: ``times`` (int64 ns), ``equity`` (float),
+    ``in_market`` (any position open), and the net P&L and return of each closed round trip."""
+
+    times: Any
+    equity: Any
+    in_market: Any
+    trade_pnls: list[float]
+    trade_returns: list[float]
+
+
+def replay_equity(
+    *, base: Decimal, fills: Sequence[FillRecord], series: Sequence[ClosesSeries]
+) -> ReplayedEquity | None:
+    """Replay ``fills`` (execution order) from ``base`` cash through the bars of ``series``: each fill
+    counts from the bar it happened in (the last bar opening at or before it), positions are marked at
+    each bar's close. The ledger's arithmetic (``portfolio.ledger.apply_fill``) moves cash and
+    positions, so a strategy's curve and the account's agree. None when there are no bars."""
+    import numpy as np  # numpy only for this replay: the module's other readers need no numpy
+
+    series = [one for one in series if len(one.open_times)]
+    trips = round_trips_of(fills)
+    if not series:
+        return None
+    times = np.unique(np.concatenate([one.open_times for one in series]))
+    steps = len(times)
+    fill_steps = np.maximum(
+        np.searchsorted(times, [epoch_nanos(fill.executed_at) for fill in fills], "right") - 1, 0
+    ).astype(np.int64)
+    value = np.zeros(steps)
+    in_market = np.zeros(steps, dtype=bool)
+    cash_after = []
+    running = Decimal(0)
+    quantities: dict[str, list[tuple[int, float]]] = {}
+    state: dict[str, ledger.PositionState] = {}
+    for fill, step in zip(fills, fill_steps.tolist(), strict=True):
+        effect = ledger.apply_fill(
+            state.get(fill.symbol) or ledger.PositionState(),
+            side=ledger.Side(fill.side),
+            quantity=fill.quantity,
+            price=fill.price,
+            commission=fill.commission,
+        )
+        state[fill.symbol] = effect.position
+        running += effect.cash_delta
+        cash_after.append(float(running))
+        quantities.setdefault(fill.symbol, []).append((step, float(effect.position.quantity)))
+    cash = _forward(fill_steps, np.asarray(cash_after), steps, 0.0)
+    for one in series:
+        marks = quantities.get(one.symbol)
+        if not marks:
+            continue
+        held = _forward(
+            np.asarray([step for step, _ in marks]), np.asarray([q for _, q in marks]), steps, 0.0
+        )
+        rows = np.searchsorted(one.open_times, times, "right") - 1
+        closes = np.where(rows >= 0, one.closes[np.maximum(rows, 0)], 0.0)
+        value += held * closes
+        in_market |= held != 0
+    return ReplayedEquity(
+        times=times,
+        equity=float(base) + cash + value,
+        in_market=in_market,
+        trade_pnls=[float(trip.pnl) for trip in trips],
+        trade_returns=[float(trip.trade_return or 0) for trip in trips],
+    )
+
+
+def round_trips_of(fills: Iterable[FillRecord]) -> list[RoundTrip]:
+    """Closed round trips per symbol, flat (or a flip) to flat, in the order they closed."""
+    return ledger.round_trips(
+        (fill.symbol, (ledger.Side(fill.side), fill.quantity, fill.price, fill.commission)) for fill in fills
+    )
+
+
+def _forward(steps: Any, values: Any, length: int, initial: float) -> Any:
+    """Per step, the value of the last entry at or before it (entries in step order)."""
+    import numpy as np
+
+    if len(steps) == 0:
+        return np.full(length, initial)
+    index = np.searchsorted(np.asarray(steps), np.arange(length), "right") - 1
+    table = np.concatenate([[initial], np.asarray(values, dtype=np.float64)])
+    return table[index + 1]

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, localcontext
 from enum import StrEnum
 
-from orders.states import Side
+
+class Side(StrEnum):
+    """The side of a fill (and of the order that made it): the ledger's vocabulary, which the order
+    state machine (``orders.states``) re-exports."""
+
+    BUY = "buy"
+    SELL = "sell"
+
 
 FillTuple = tuple[Side, Decimal, Decimal, Decimal]
 """``(side, quantity, price, commission)``, the input of :func:`replay`."""
@@ -242,7 +249,7 @@ def round_trips(fills: Iterable[tuple[str, FillTuple]]) -> list[RoundTrip]:
 
 
 def _direction(side: str) -> int:
-    # Side is a StrEnum elsewhere; it compares equal to these strings.
+    # Side is a StrEnum: it compares equal to these strings.
     if side == "buy":
         return 1
     if side == "sell":

@@ -15,8 +15,7 @@ from accounts.models import TradingAccount
 from marketdata.domain import Quote
 from marketdata.models import Instrument
 from marketdata.quotes import latest_quotes
-from orders.states import Side
-from portfolio import analytics, ledger
+from portfolio import analytics, hooks, ledger
 from portfolio.metrics import Metrics
 from portfolio.models import CashEntry, EquitySnapshot, Position
 from tradeapp.core import clock
@@ -193,10 +192,8 @@ class AccountSummary:
 
 def account_summary(account: TradingAccount, *, valuation: Valuation | None = None) -> AccountSummary:
     """``valuation``: the account's, when the caller has it already (the dashboard)."""
-    from orders.selectors import open_order_totals
-
     valuation = valuation or account_valuation(account)
-    reserved, open_count = open_order_totals(account)
+    reserved, open_count = hooks.order_book().open_order_totals(account)
     day_start = start_of_day_equity(account)
     day_pnl = valuation.equity - day_start
     realized = Position.objects.filter(account=account).aggregate(total=Sum("realized_pnl"))["total"] or ZERO
@@ -344,37 +341,13 @@ class AccountAnalytics:
 def account_fills(account: TradingAccount) -> list[analytics.FillRecord]:
     """Every fill of the account (since its last reset: a reset deletes them) in execution order, the
     order its positions were built in, with the deployment of its order: one query."""
-    from orders.models import Fill
-
-    rows = (
-        Fill.objects.filter(account=account)
-        .order_by("executed_at", "order__created_at", "order_id", "sequence")
-        .values_list(
-            "instrument__symbol",
-            "instrument__asset_class",
-            "side",
-            "quantity",
-            "price",
-            "commission",
-            "realized_pnl",
-            "executed_at",
-            "order__deployment_id",
-        )
-    )
-    return [
-        analytics.FillRecord(*row[:8], deployment_id=str(row[8]) if row[8] else None)  # type: ignore[misc]
-        for row in rows
-    ]
+    return hooks.order_book().fills(account)
 
 
 def _deployment_names(account: TradingAccount, fills: Sequence[analytics.FillRecord]) -> dict[str, str]:
-    ids = sorted({fill.deployment_id for fill in fills if fill.deployment_id})
-    if not ids:
-        return {}
-    from strategies.selectors import deployments_of
-
-    rows = deployments_of(account.owner).filter(pk__in=ids).values_list("pk", "name")
-    return {str(pk): name for pk, name in rows}
+    return hooks.deployment_names(
+        account, sorted({fill.deployment_id for fill in fills if fill.deployment_id})
+    )
 
 
 def account_analytics(
@@ -392,7 +365,7 @@ def account_analytics(
     valuation = valuation or account_valuation(account)
     fills = account_fills(account)
     trips = ledger.round_trips(
-        (fill.symbol, (Side(fill.side), fill.quantity, fill.price, fill.commission)) for fill in fills
+        (fill.symbol, (ledger.Side(fill.side), fill.quantity, fill.price, fill.commission)) for fill in fills
     )
     day_start = start_of_day(now)
     day = DayPnl(

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Sum
 
 from accounts.models import TradingAccount
 from accounts.services import add_to_cash
 from marketdata.models import Instrument
-from portfolio import ledger
+from portfolio import hooks, ledger, snapshot_requests
 from portfolio.models import CashEntry, EquitySnapshot, Position, SnapshotReason
 from tradeapp.core import clock
 from tradeapp.core.errors import DomainError, NotFound
@@ -82,7 +82,7 @@ def apply_fill(
     ``position``: the account's row for ``instrument`` when the caller read it after locking the
     account (every writer of positions locks the account first, so it is current); else it is locked
     and read here. Once the transaction commits, an equity snapshot of the account is requested
-    (throttled per account: ``portfolio.tasks.request_snapshot``)."""
+    (throttled per account: ``portfolio.snapshot_requests.request_snapshot``)."""
     if position is None:
         position = lock_position(account=account, instrument=instrument)
     state = ledger.PositionState(
@@ -132,15 +132,13 @@ def apply_fill(
 def _snapshot_after_commit(account_id: object) -> None:
     """After the fill's transaction commits, ask for an equity snapshot of the account. The order path
     pays one Redis SET NX per fill (the request is throttled per account, see
-    ``portfolio.tasks.request_snapshot``); nothing happens on a rollback. ``robust``: a Redis or broker
-    failure is logged and never turns a committed order into an error."""
+    ``portfolio.snapshot_requests.request_snapshot``); nothing happens on a rollback. ``robust``: a
+    Redis or broker failure is logged and never turns a committed order into an error."""
     key = str(account_id)
 
     # a plain function, not a partial: Django names the callback (__qualname__) when it logs a failure
     def request_snapshot() -> None:
-        from portfolio.tasks import request_snapshot
-
-        request_snapshot(key)
+        snapshot_requests.request_snapshot(key)
 
     transaction.on_commit(request_snapshot, robust=True)
 
@@ -231,32 +229,27 @@ class ReconciliationProblem:
 def reconcile(account: TradingAccount) -> list[ReconciliationProblem]:
     """Prove the books: cash equals the sum of the ledger, and each position's quantity and realised
     P&L equal a replay of its fills (in execution order). An empty list means they agree."""
-    from django.db.models import Sum
-
-    from orders.models import Fill
-
     problems = []
     balance = CashEntry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or Decimal(0)
     cash = TradingAccount.objects.values_list("cash", flat=True).get(pk=account.pk)
     if balance != cash:
         problems.append(ReconciliationProblem(str(account.pk), "cash vs ledger", balance, cash))
-    fills: dict[int, list[ledger.FillTuple]] = {}
-    for side, quantity, price, commission, instrument_id in (
-        Fill.objects.filter(account=account)
-        .order_by("executed_at", "order__created_at", "sequence")
-        .values_list("side", "quantity", "price", "commission", "instrument_id")
-    ):
-        fills.setdefault(instrument_id, []).append((side, quantity, price, commission))
-    positions = {p.instrument_id: p for p in Position.objects.filter(account=account)}
-    for instrument_id in set(fills) | set(positions):
-        replayed = ledger.replay(fills.get(instrument_id, []))
-        position = positions.get(instrument_id)
+    fills: dict[str, list[ledger.FillTuple]] = {}
+    for fill in hooks.order_book().fills(account):
+        fills.setdefault(fill.symbol, []).append(
+            (ledger.Side(fill.side), fill.quantity, fill.price, fill.commission)
+        )
+    positions = {
+        position.instrument.symbol: position
+        for position in Position.objects.filter(account=account).select_related("instrument")
+    }
+    for symbol in set(fills) | set(positions):
+        replayed = ledger.replay(fills.get(symbol, []))
+        position = positions.get(symbol)
         quantity = position.quantity if position else Decimal(0)
         if replayed.quantity != quantity:
             problems.append(
-                ReconciliationProblem(
-                    str(account.pk), f"position {instrument_id}", replayed.quantity, quantity
-                )
+                ReconciliationProblem(str(account.pk), f"position {symbol}", replayed.quantity, quantity)
             )
     return problems
 

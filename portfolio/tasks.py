@@ -11,20 +11,21 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from kombu.exceptions import OperationalError
-from redis import RedisError
 
 from portfolio import services
 from portfolio.models import SnapshotReason
+from portfolio.snapshot_requests import SNAPSHOT_PENDING_KEY
 from tradeapp.core.realtime import redis_client
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_PENDING_KEY = "tradeapp:portfolio:snapshot:{account}"
-# Fills of one account within this many seconds share one snapshot (a strategy's burst, a bracket).
-SNAPSHOT_DELAY_SECONDS = 2
-# A lost task (broker restart) frees the account's slot after this; a normal run frees it at once.
-SNAPSHOT_PENDING_SECONDS = 60
+__all__ = [
+    "SNAPSHOT_PENDING_KEY",
+    "request_snapshot",
+    "snapshot_account",
+    "snapshot_equity",
+    "snapshot_open_accounts",
+]
 
 
 @shared_task(name="portfolio.snapshot_account", ignore_result=True, acks_late=True)
@@ -32,21 +33,6 @@ def snapshot_account(account_id: str) -> bool:
     """The account's equity after its latest fills. False when the account no longer exists."""
     redis_client().delete(SNAPSHOT_PENDING_KEY.format(account=account_id))
     return services.snapshot_account(account_id=account_id) is not None
-
-
-def request_snapshot(account_id: str) -> bool:
-    """Enqueue a snapshot of the account unless one is already waiting (after a fill's commit).
-    Returns whether one was enqueued. Costs one Redis SET NX; the enqueue only when it wins."""
-    key = SNAPSHOT_PENDING_KEY.format(account=account_id)
-    client = redis_client()
-    if not client.set(key, "1", nx=True, ex=SNAPSHOT_PENDING_SECONDS):
-        return False
-    try:
-        snapshot_account.apply_async((account_id,), countdown=SNAPSHOT_DELAY_SECONDS)
-    except (OperationalError, RedisError, OSError):
-        client.delete(key)  # the broker is down: let the next fill try again
-        raise
-    return True
 
 
 @shared_task(name="portfolio.snapshot_equity", ignore_result=True, acks_late=True)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.models import TradingAccount
-from portfolio import analytics
+from portfolio import analytics, hooks
 from portfolio.api.serializers import EquityCurveSerializer
 from portfolio.metric_format import metric_class, metric_label, metric_text
 from portfolio.metrics import Metrics
@@ -141,8 +141,6 @@ def allocation_rows(rows: Sequence[analytics.AllocationRow]) -> list[dict[str, A
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from orders.selectors import orders_of
-
     account = request.account  # type: ignore[attr-defined]
     range_error = ""
     try:
@@ -160,7 +158,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "account": account,
         "summary": summary,
         "positions": position_rows(account, valuation.positions),
-        "open_orders": list(orders_of(account, status="open")[:DASHBOARD_OPEN_ORDERS]),
+        "open_orders": hooks.order_book().open_orders(account, DASHBOARD_OPEN_ORDERS),
         "curve": curve,
         "curve_data": EquityCurveSerializer(curve).data,
         "curve_spark": spark_points(curve),

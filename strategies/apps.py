@@ -9,6 +9,9 @@ class StrategiesConfig(AppConfig):
 
     def ready(self) -> None:
         from marketdata.hooks import on_bar_closed
+        from portfolio.hooks import provide_deployment_names
+        from strategies.selectors import deployment_names
         from strategies.tasks import enqueue_ticks
 
         on_bar_closed(enqueue_ticks, durable=True)
+        provide_deployment_names(deployment_names)

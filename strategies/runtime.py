@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -52,7 +52,6 @@ from accounts.models import TradingAccount
 from marketdata.domain import Quote, Timeframe
 from marketdata.models import Instrument
 from marketdata.quotes import latest_quote
-from marketdata.selectors import bars_frame
 from orders import services as order_services
 from orders.matching import Fill
 from orders.models import OPEN_STATUS_VALUES, LegRole, Order, OrderSource
@@ -62,6 +61,7 @@ from portfolio.ledger import PositionState
 from portfolio.selectors import account_valuation, valued_positions
 from strategies import sdk, selectors
 from strategies.models import StrategyDeployment
+from strategies.selectors import load_series
 from tradeapp.core.errors import Conflict, DomainError
 
 _HUNDRED = Decimal(100)
@@ -115,15 +115,6 @@ class TickReport:
 
 
 # --- data -------------------------------------------------------------------------------------------------
-
-
-def load_series(
-    instrument: Instrument, timeframe: Timeframe, start: datetime, through: datetime
-) -> sdk.BarSeries:
-    """The stored bars of ``instrument`` with ``start <= open_time <= through`` as a BarSeries: the same
-    float64 columns (each the nearest double to the stored decimal) a backtest over them reads."""
-    frame = bars_frame(instrument, timeframe, start, through + timedelta(microseconds=1))
-    return sdk.BarSeries.from_frame(frame.set_index("open_time"), instrument.spec(), timeframe)
 
 
 def client_order_id(deployment_id: Any, bar_time: datetime, slot: int, number: int) -> str:

@@ -11,19 +11,22 @@ import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
+from accounts.models import TradingAccount
 from marketdata.domain import Timeframe
+from marketdata.models import Instrument
 from marketdata.quotes import latest_quotes
+from marketdata.selectors import bars_frame, instruments_by_symbols
 from orders.models import OPEN_STATUS_VALUES, Fill, Order
 from orders.states import Side
 from portfolio import ledger
-from portfolio.analytics import reliable
+from portfolio.analytics import ClosesSeries, FillRecord, reliable, replay_equity, round_trips_of
 from portfolio.ledger import PositionState
 from portfolio.metrics import Metrics, compute_metrics
 from portfolio.selectors import mark_price
@@ -36,6 +39,7 @@ from strategies.models import (
     StrategyDefinition,
     StrategyDeployment,
 )
+from strategies.sdk import datetime_of
 from tradeapp.core import clock
 from tradeapp.core.errors import NotFound
 
@@ -154,6 +158,12 @@ def deployments_of(user: object, *, status: str | None = None) -> QuerySet[Strat
     if status:
         rows = rows.filter(status=status)
     return rows.order_by("-created_at", "pk")
+
+
+def deployment_names(account: TradingAccount, deployment_ids: Sequence[str]) -> dict[str, str]:
+    """{id: name} of the account owner's deployments among ``deployment_ids`` (``portfolio.hooks``)."""
+    rows = deployments_of(account.owner).filter(pk__in=deployment_ids).values_list("pk", "name")
+    return {str(pk): name for pk, name in rows}
 
 
 def deployment_of(user: object, deployment_id: object) -> StrategyDeployment:
@@ -399,103 +409,60 @@ def _metrics(
     deployment: StrategyDeployment, fills: Sequence[Fill], now: datetime
 ) -> tuple[Metrics | None, int, list[tuple[datetime, float]]]:
     """Metrics of the equity curve at each bar close since the deployment started, the number of
-    round trips (flat to flat, a flip closes one) whose P&L they count, and the curve's last points."""
-    import numpy as np
-
-    from marketdata.selectors import instruments_by_symbols
-    from strategies.runtime import load_series
-    from strategies.sdk import datetime_of
-
+    round trips (flat to flat, a flip closes one) whose P&L they count, and the curve's last points.
+    The replay itself is the portfolio's (``portfolio.analytics.replay_equity``)."""
     timeframe = Timeframe.parse(deployment.timeframe)
     instruments, _ = instruments_by_symbols(list(deployment.symbols))
-    series = [
+    bars = [
         load_series(instruments[symbol], timeframe, deployment.started_at, now)
         for symbol in deployment.symbols
         if symbol in instruments
     ]
-    series = [one for one in series if len(one)]
-    trade_pnls, trade_returns = _round_trips(fills)
-    if not series:
-        return None, len(trade_pnls), []
-    times = np.unique(np.concatenate([one.open_time for one in series]))
-    steps = len(times)
-    base = float(deployment.starting_equity)
-    # each fill counts from the bar it happened in: the last bar opening at or before it
-    fill_steps = np.maximum(
-        np.searchsorted(times, [_nanos(fill.executed_at) for fill in fills], "right") - 1, 0
-    ).astype(np.int64)
-    value = np.zeros(steps)
-    in_market = np.zeros(steps, dtype=bool)
-    cash_after = []
-    running = Decimal(0)
-    quantities: dict[str, list[tuple[int, float]]] = {}
-    state: dict[str, PositionState] = {}
-    for fill, step in zip(fills, fill_steps.tolist(), strict=True):
-        symbol = fill.instrument.symbol
-        effect = ledger.apply_fill(
-            state.get(symbol) or PositionState(),
-            side=Side(fill.side),
-            quantity=fill.quantity,
-            price=fill.price,
-            commission=fill.commission,
+    bars = [one for one in bars if len(one)]
+    records = [
+        FillRecord(
+            fill.instrument.symbol,
+            str(fill.instrument.asset_class),
+            fill.side,
+            fill.quantity,
+            fill.price,
+            fill.commission,
+            fill.realized_pnl,
+            fill.executed_at,
+            deployment_id=str(deployment.pk),
         )
-        state[symbol] = effect.position
-        running += effect.cash_delta
-        cash_after.append(float(running))
-        quantities.setdefault(symbol, []).append((step, float(effect.position.quantity)))
-    cash = _forward(fill_steps, np.asarray(cash_after), steps, 0.0)
-    for one in series:
-        marks = quantities.get(one.symbol)
-        if not marks:
-            continue
-        held = _forward(
-            np.asarray([step for step, _ in marks]), np.asarray([q for _, q in marks]), steps, 0.0
-        )
-        rows = np.searchsorted(one.open_time, times, "right") - 1
-        closes = np.where(rows >= 0, one.close[np.maximum(rows, 0)], 0.0)
-        value += held * closes
-        in_market |= held != 0
-    equity = base + cash + value
+        for fill in fills
+    ]
+    replayed = replay_equity(
+        base=deployment.starting_equity,
+        fills=records,
+        series=[ClosesSeries(one.symbol, one.open_time, one.close) for one in bars],
+    )
+    if replayed is None:
+        return None, len(round_trips_of(records)), []
+    times, equity = replayed.times, replayed.equity
     metrics = compute_metrics(
         equity=equity,
         times=times,
-        trade_pnls=trade_pnls,
-        trade_returns=trade_returns,
-        in_market=in_market,
-        benchmark=series[0].close,
+        trade_pnls=replayed.trade_pnls,
+        trade_returns=replayed.trade_returns,
+        in_market=replayed.in_market,
+        benchmark=bars[0].close,
         timeframe=timeframe,
-        asset_class=str(series[0].instrument.asset_class),
+        asset_class=str(bars[0].instrument.asset_class),
     )
     metrics = reliable(metrics, span=datetime_of(int(times[-1])) - datetime_of(int(times[0])))
     curve = [
         (datetime_of(int(moment)), float(value))
         for moment, value in zip(times[-MAX_CURVE_POINTS:], equity[-MAX_CURVE_POINTS:], strict=True)
     ]
-    return metrics, len(trade_pnls), curve
+    return metrics, len(replayed.trade_pnls), curve
 
 
-def _round_trips(fills: Sequence[Fill]) -> tuple[list[float], list[float]]:
-    """Net P&L and return of each closed round trip, per symbol, from flat (or a flip) to flat
-    (``portfolio.ledger.round_trips``, which the account analytics use too)."""
-    trips = ledger.round_trips(
-        (fill.instrument.symbol, (Side(fill.side), fill.quantity, fill.price, fill.commission))
-        for fill in fills
-    )
-    return [float(trip.pnl) for trip in trips], [float(trip.trade_return or 0) for trip in trips]
-
-
-def _forward(steps: Any, values: Any, length: int, initial: float) -> Any:
-    """Per step, the value of the last entry at or before it (entries in step order)."""
-    import numpy as np
-
-    if len(steps) == 0:
-        return np.full(length, initial)
-    index = np.searchsorted(np.asarray(steps), np.arange(length), "right") - 1
-    table = np.concatenate([[initial], np.asarray(values, dtype=np.float64)])
-    return table[index + 1]
-
-
-def _nanos(moment: datetime) -> int:
-    from strategies.sdk import nanos_of
-
-    return nanos_of(moment)
+def load_series(
+    instrument: Instrument, timeframe: Timeframe, start: datetime, through: datetime
+) -> sdk.BarSeries:
+    """The stored bars of ``instrument`` with ``start <= open_time <= through`` as a BarSeries: the same
+    float64 columns (each the nearest double to the stored decimal) a backtest over them reads."""
+    frame = bars_frame(instrument, timeframe, start, through + timedelta(microseconds=1))
+    return sdk.BarSeries.from_frame(frame.set_index("open_time"), instrument.spec(), timeframe)

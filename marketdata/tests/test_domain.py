@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -159,24 +155,3 @@ class TestEnsureUtc:
 
         assert converted == datetime(2025, 1, 2, 14, 30, tzinfo=UTC)
         assert converted.tzinfo is UTC
-
-
-def test_pure_modules_import_without_django() -> None:
-    """The pure core must not pull Django in (rule 3 of the design): checked in a clean interpreter."""
-    root = Path(__file__).resolve().parents[2]
-    code = (
-        "import sys\n"
-        "import marketdata.domain, marketdata.calendar, marketdata.aggregate\n"
-        "import marketdata.providers.base, marketdata.providers.simulator\n"
-        "from marketdata.calendar import is_open\n"
-        "from datetime import datetime, UTC\n"
-        "is_open('stock', datetime(2025, 1, 2, 15, tzinfo=UTC))\n"
-        "leaked = sorted(name for name in sys.modules if name == 'django' or name.startswith('django.'))\n"
-        "assert not leaked, leaked\n"
-    )
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    env["PYTHONPATH"] = str(root)
-
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
-
-    assert result.returncode == 0, result.stderr

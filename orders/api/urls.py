@@ -1,8 +1,15 @@
 from django.urls import path
 
-from orders.api import views
+from orders.api import positions, views
 
 urlpatterns = [
+    path("accounts/<str:account_id>/positions", positions.PositionListView.as_view(), name="position-list"),
+    path(
+        "accounts/<str:account_id>/positions/<str:symbol>",
+        positions.PositionDetailView.as_view(),
+        name="position-detail",
+    ),
+    path("accounts/<str:account_id>/activities", positions.ActivityListView.as_view(), name="activity-list"),
     path("accounts/<str:account_id>/risk", views.RiskSettingsView.as_view(), name="risk-settings"),
     path("accounts/<str:account_id>/algos", views.AlgoListView.as_view(), name="algo-list"),
     path("accounts/<str:account_id>/algos/<str:algo_id>", views.AlgoDetailView.as_view(), name="algo-detail"),

@@ -129,7 +129,7 @@ class DashboardBrowserTests(BrowserTestCase):
         super().setUp()
         self.shots = os.environ.get("TRADEAPP_SCREENSHOT_DIR")
         # no Celery worker here: keep the after-fill snapshot requests off the broker
-        self.no_requests = mock.patch("portfolio.tasks.request_snapshot", return_value=False)
+        self.no_requests = mock.patch("portfolio.snapshot_requests.request_snapshot", return_value=False)
         self.no_requests.start()
 
     def tearDown(self) -> None:

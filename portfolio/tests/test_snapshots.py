@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.tests.factories import UserFactory
 from orders.tests.factories import place
-from portfolio import selectors, services, tasks
+from portfolio import selectors, services, snapshot_requests, tasks
 from portfolio.models import EquitySnapshot, SnapshotReason
 from tradeapp.core import clock
 from tradeapp.core.errors import DomainError
@@ -36,7 +36,7 @@ def sent(monkeypatch) -> list[tuple[tuple[str, ...], int]]:
 
 
 def pending(account) -> bool:
-    return bool(redis_client().exists(tasks.SNAPSHOT_PENDING_KEY.format(account=account.pk)))
+    return bool(redis_client().exists(snapshot_requests.SNAPSHOT_PENDING_KEY.format(account=account.pk)))
 
 
 # --- after fills ----------------------------------------------------------------------------------------
@@ -68,9 +68,9 @@ def test_fills_within_the_delay_share_one_snapshot_and_the_task_frees_the_slot(
         with django_capture_on_commit_callbacks(execute=True):
             place(account, quantity="1")
 
-    assert sent == [((str(account.pk),), tasks.SNAPSHOT_DELAY_SECONDS)]
-    ttl = redis_client().ttl(tasks.SNAPSHOT_PENDING_KEY.format(account=account.pk))
-    assert 0 < ttl <= tasks.SNAPSHOT_PENDING_SECONDS
+    assert sent == [((str(account.pk),), snapshot_requests.SNAPSHOT_DELAY_SECONDS)]
+    ttl = redis_client().ttl(snapshot_requests.SNAPSHOT_PENDING_KEY.format(account=account.pk))
+    assert 0 < ttl <= snapshot_requests.SNAPSHOT_PENDING_SECONDS
 
     assert tasks.snapshot_account(str(account.pk)) is True  # the worker runs it
     assert EquitySnapshot.objects.get(account=account).positions_value == D("300.00")
@@ -88,7 +88,7 @@ def test_each_account_has_its_own_slot(account, btc, quote, sent, django_capture
         place(other, quantity="1")
 
     assert sorted(args for args, _ in sent) == sorted([(str(account.pk),), (str(other.pk),)])
-    redis_client().delete(tasks.SNAPSHOT_PENDING_KEY.format(account=other.pk))
+    redis_client().delete(snapshot_requests.SNAPSHOT_PENDING_KEY.format(account=other.pk))
 
 
 def test_a_rolled_back_fill_asks_for_nothing(account, btc, quote, sent, django_capture_on_commit_callbacks):
