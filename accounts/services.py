@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts import hooks
 from accounts.models import AccountKind, AccountStatus, ApiToken, TradingAccount, User
@@ -134,8 +134,6 @@ def add_to_cash(*, account: TradingAccount, amount: Decimal) -> Decimal:
     """Move the account's cash by ``amount`` (signed) and return the new balance. Call inside the
     transaction that writes the matching ledger entries, with the account row locked. The database
     refuses a negative balance (IntegrityError): callers check buying power first."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {TradingAccount._meta.db_table} SET cash = cash + %s, updated_at = %s "  # noqa: S608

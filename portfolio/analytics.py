@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
+import numpy as np
+
 from portfolio import ledger
 from portfolio.ledger import RoundTrip
 from portfolio.metrics import Metrics, compute_metrics
@@ -416,8 +418,6 @@ def replay_equity(
     counts from the bar it happened in (the last bar opening at or before it), positions are marked at
     each bar's close. The ledger's arithmetic (``portfolio.ledger.apply_fill``) moves cash and
     positions, so a strategy's curve and the account's agree. None when there are no bars."""
-    import numpy as np  # numpy only for this replay: the module's other readers need no numpy
-
     series = [one for one in series if len(one.open_times)]
     trips = round_trips_of(fills)
     if not series:
@@ -475,8 +475,6 @@ def round_trips_of(fills: Iterable[FillRecord]) -> list[RoundTrip]:
 
 def _forward(steps: Any, values: Any, length: int, initial: float) -> Any:
     """Per step, the value of the last entry at or before it (entries in step order)."""
-    import numpy as np
-
     if len(steps) == 0:
         return np.full(length, initial)
     index = np.searchsorted(np.asarray(steps), np.arange(length), "right") - 1

@@ -15,6 +15,7 @@ from accounts.models import TradingAccount
 from marketdata.domain import Quote
 from marketdata.models import Instrument
 from marketdata.quotes import latest_quotes
+from marketdata.selectors import instrument_by_symbol
 from portfolio import analytics, hooks, ledger
 from portfolio.metrics import Metrics
 from portfolio.models import CashEntry, EquitySnapshot, Position
@@ -105,8 +106,6 @@ def book_values(account_ids: Sequence[object]) -> dict[object, BookValue]:
 
 
 def position_of(account: TradingAccount, symbol: str) -> ValuedPosition:
-    from marketdata.selectors import instrument_by_symbol
-
     instrument = instrument_by_symbol(symbol)
     for row in valued_positions(account):
         if row.instrument.pk == instrument.pk:

@@ -18,8 +18,10 @@ from django.db.models import Exists, OuterRef, Sum
 from accounts.models import TradingAccount
 from accounts.services import add_to_cash
 from marketdata.models import Instrument
+from marketdata.selectors import instrument_by_symbol
 from portfolio import hooks, ledger, snapshot_requests
 from portfolio.models import CashEntry, EquitySnapshot, Position, SnapshotReason
+from portfolio.selectors import book_values, start_of_day
 from tradeapp.core import clock
 from tradeapp.core.errors import DomainError, NotFound
 
@@ -153,8 +155,6 @@ def set_position_exits(
     """Set (or clear, with None) the automatic stop-loss and take-profit of an open position. For a
     long position the stop-loss must be below the take-profit (above, for a short); both sit on the
     instrument's tick. ``orders.services.evaluate_symbol`` fires them as market orders."""
-    from marketdata.selectors import instrument_by_symbol
-
     instrument = instrument_by_symbol(symbol)
     for field, value in (("stop_loss_price", stop_loss_price), ("take_profit_price", take_profit_price)):
         if value is not None and (value <= 0 or value % instrument.tick_size != 0):
@@ -194,8 +194,6 @@ def take_equity_snapshot(
     meanwhile is in both or in neither), positions valued at the latest quotes. ``taken_at`` is the
     time of the valuation unless ``at`` says otherwise. One snapshot per account and instant: another
     one at the same instant is returned as it is."""
-    from portfolio.selectors import book_values
-
     value = book_values([account.pk])[account.pk]
     snapshot, _ = EquitySnapshot.objects.get_or_create(
         account=account,
@@ -259,8 +257,6 @@ def snapshot_accounts(*, reason: SnapshotReason, open_positions_only: bool = Fal
     how many were stored. Two runs in one minute store one snapshot per account (the second finds it,
     and the unique instant settles a race), so a redelivered task adds nothing. Accounts are valued
     in batches: one query and one Redis read per ``SNAPSHOT_BATCH`` accounts."""
-    from portfolio.selectors import book_values
-
     at = clock.now().replace(second=0, microsecond=0)
     accounts = TradingAccount.objects.exclude(
         Exists(EquitySnapshot.objects.filter(account=OuterRef("pk"), taken_at=at))
@@ -312,8 +308,6 @@ def thin_snapshots(*, now: datetime | None = None) -> int:
     """Keep only the last snapshot of each account and UTC day among those older than
     ``INTRADAY_RETENTION_DAYS`` (looking back ``THINNING_WINDOW_DAYS`` further, so a daily run does
     bounded work). Returns how many were deleted. Idempotent."""
-    from portfolio.selectors import start_of_day
-
     end = start_of_day((now or clock.now()) - timedelta(days=INTRADAY_RETENTION_DAYS))
     with connection.cursor() as cursor:
         cursor.execute(_THIN_SQL, {"start": end - timedelta(days=THINNING_WINDOW_DAYS), "end": end})

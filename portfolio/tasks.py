@@ -19,14 +19,6 @@ from tradeapp.core.realtime import redis_client
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "SNAPSHOT_PENDING_KEY",
-    "request_snapshot",
-    "snapshot_account",
-    "snapshot_equity",
-    "snapshot_open_accounts",
-]
-
 
 @shared_task(name="portfolio.snapshot_account", ignore_result=True, acks_late=True)
 def snapshot_account(account_id: str) -> bool:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.models import TradingAccount
+from marketdata.consumers import quote_stream
 from portfolio import analytics, hooks
 from portfolio.api.serializers import EquityCurveSerializer
 from portfolio.metric_format import metric_class, metric_label, metric_text
@@ -45,8 +46,6 @@ def position_rows(
     """The account's open positions valued at the latest quotes (``valued``: already valued by the
     caller), with what the page's JavaScript needs to revalue them on every tick (the quote stream,
     the tick size's decimal places)."""
-    from marketdata.consumers import quote_stream
-
     rows = []
     for row in valued_positions(account) if valued is None else valued:
         tick = row.instrument.tick_size.normalize()

@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from marketdata.api.serializers import utc_text
+from portfolio.analytics import RANGES
 from portfolio.selectors import AccountSummary, ValuedPosition
 from tradeapp.core.api import StrictInputSerializer
 from tradeapp.core.decimals import normalize
@@ -36,8 +38,6 @@ class PositionSerializer(serializers.Serializer):
     opened_at = serializers.CharField(allow_null=True)
 
     def to_representation(self, row: ValuedPosition) -> dict[str, Any]:
-        from marketdata.api.serializers import utc_text
-
         position = row.position
         pct = row.unrealized_pct
         return {
@@ -136,8 +136,6 @@ class RangeField(serializers.ChoiceField):
     """A curve range, in any case (``1d`` = ``1D``; ``All`` = ``ALL``)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        from portfolio.analytics import RANGES
-
         super().__init__(choices=list(RANGES), **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
@@ -167,8 +165,6 @@ class EquityCurveSerializer(serializers.Serializer):
     points = EquityPointSerializer(many=True)
 
     def to_representation(self, curve: Any) -> dict[str, Any]:
-        from marketdata.api.serializers import utc_text
-
         window = curve.window
         return {
             "account_id": str(curve.account.pk),
@@ -308,8 +304,6 @@ class AnalyticsSerializer(serializers.Serializer):
     realized_by_strategy = RealizedRowSerializer(many=True)
 
     def to_representation(self, result: Any) -> dict[str, Any]:
-        from marketdata.api.serializers import utc_text
-
         day, allocation = result.day, result.allocation
         return {
             "account_id": str(result.account.pk),

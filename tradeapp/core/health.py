@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from celery import current_app
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
@@ -34,9 +35,7 @@ def check_redis() -> str | None:
 
 
 def check_celery() -> str | None:
-    from tradeapp.celery import app
-
-    replies = app.control.ping(timeout=CELERY_PING_TIMEOUT)
+    replies = current_app.control.ping(timeout=CELERY_PING_TIMEOUT)
     return None if replies else "no Celery worker answered a ping"
 
 

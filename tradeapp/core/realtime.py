@@ -11,8 +11,9 @@ import functools
 from typing import Any
 
 import redis
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -55,10 +56,6 @@ def publish(stream: str, event: str, data: dict[str, Any]) -> int:
 def _pubsub_prefix(layer: Any) -> str | None:
     """The group-channel prefix when ``layer`` is channels_redis's single-host pub/sub layer, whose
     group send is one Redis PUBLISH of the serialised message on ``<prefix>__group__<group>``."""
-    try:
-        from channels_redis.pubsub import RedisPubSubChannelLayer
-    except ImportError:  # pragma: no cover - channels_redis is a requirement
-        return None
     if not isinstance(layer, RedisPubSubChannelLayer) or len(layer._kwargs.get("hosts") or [None]) != 1:
         return None
     return str(layer._kwargs.get("prefix", "asgi"))
@@ -97,8 +94,6 @@ def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
 
 
 async def apublish(stream: str, event: str, data: dict[str, Any]) -> int:
-    from asgiref.sync import sync_to_async
-
     seq = await sync_to_async(next_sequence)(stream)
     await get_channel_layer().group_send(stream, build_message(stream, event, data, seq))
     return seq

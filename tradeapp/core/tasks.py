@@ -6,6 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from tradeapp.core import clock
+from tradeapp.core.realtime import publish
 
 HEARTBEAT_KEY = "core:beat:last"
 
@@ -21,6 +22,4 @@ def heartbeat() -> str:
 @shared_task(name="core.publish_event", ignore_result=True)
 def publish_event(stream: str, event: str, data: dict[str, object]) -> int:
     """Push an event to a websocket stream from a worker (for callers outside a web process)."""
-    from tradeapp.core.realtime import publish
-
     return publish(stream, event, data)
