@@ -9,11 +9,12 @@ import logging
 from celery import shared_task
 
 from backtests import services
+from backtests.queue import RUN_TASK
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="backtests.run", ignore_result=True, acks_late=True)
+@shared_task(name=RUN_TASK, ignore_result=True, acks_late=True)
 def run(backtest_id: str) -> str | None:
     """Run one backtest; returns its final status (None when the row is gone)."""
     try:

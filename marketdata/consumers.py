@@ -1,6 +1,6 @@
 """Websocket streams of market data: who may subscribe to ``quotes.<SYMBOL>`` and
-``bars.<SYMBOL>.<TIMEFRAME>``, and the one spelling of those Channels group names, shared by the
-publisher (the feed) and the authorisers."""
+``bars.<SYMBOL>.<TIMEFRAME>``. The names themselves are spelled once, in ``marketdata.streams``; they
+are re-exported here for the pages that put a stream name into their HTML."""
 
 from __future__ import annotations
 
@@ -11,19 +11,18 @@ from channels.db import database_sync_to_async
 
 from marketdata.domain import Timeframe
 from marketdata.models import Instrument
-from marketdata.selectors import MAX_SYMBOL_LENGTH
+from marketdata.streams import BARS_PREFIX, QUOTES_PREFIX, bar_stream, quote_stream
+from marketdata.symbols import MAX_SYMBOL_LENGTH
 
-QUOTES_PREFIX = "quotes"
-BARS_PREFIX = "bars"
-_NOT_IN_GROUP_NAMES = re.compile(r"[^A-Za-z0-9_.\-]")  # Channels allows ASCII alphanumerics, - _ . only
-
-
-def quote_stream(symbol: str) -> str:
-    """The group (and stream) name carrying ``symbol``'s quotes: ``"BTC/USD"`` -> ``"quotes.BTC-USD"``.
-
-    "/" becomes "-" (the same alias the REST API accepts); any other character Channels refuses in a
-    group name becomes "_". Publish to this name and subscribe to this name; nothing else."""
-    return f"{QUOTES_PREFIX}.{_NOT_IN_GROUP_NAMES.sub('_', symbol.replace('/', '-'))}"
+__all__ = [
+    "BARS_PREFIX",
+    "QUOTES_PREFIX",
+    "authorise_bar_stream",
+    "authorise_quote_stream",
+    "bar_stream",
+    "canonical_quote_stream",
+    "quote_stream",
+]
 
 
 def canonical_quote_stream(stream: str) -> str | None:
@@ -54,14 +53,6 @@ async def authorise_quote_stream(user: Any, stream: str) -> tuple[str | None, st
         symbol = stream.partition(".")[2]
         return None, f"Unknown symbol '{symbol[:40]}': no quote stream {stream[:60]!r}."
     return canonical, None
-
-
-def bar_stream(symbol: str, timeframe: Timeframe | str) -> str:
-    """Closed bars of ``symbol`` in ``timeframe``: ``("BTC/USD", "1m")`` -> ``"bars.BTC-USD.1m"``.
-
-    The symbol part is spelled exactly as in ``quote_stream``."""
-    symbol_part = quote_stream(symbol).partition(".")[2]
-    return f"{BARS_PREFIX}.{symbol_part}.{Timeframe.parse(timeframe).value}"
 
 
 async def authorise_bar_stream(user: Any, stream: str) -> tuple[str | None, str | None]:

@@ -1,8 +1,8 @@
 """Read paths for market data: instruments by symbol or search (with their latest quotes), watchlists,
 bars as API pages of exact Decimals or as pandas frames of floats for analysis and backtests.
 
-Symbols are matched case-insensitively, and ``-`` may stand for ``/`` ("BTC-USD" finds "BTC/USD")
-because a slash is awkward in URLs and stream names. An exact spelling wins over the alias.
+Symbols are matched case-insensitively, and ``-`` may stand for ``/`` ("BTC-USD" finds "BTC/USD"):
+the alias rule of ``marketdata.symbols``. An exact spelling wins over the alias.
 """
 
 from __future__ import annotations
@@ -23,30 +23,14 @@ from marketdata import frames
 from marketdata import quotes as quote_store
 from marketdata.domain import Bar, Quote, Timeframe, ensure_utc
 from marketdata.models import Instrument, Watchlist, WatchlistItem
+from marketdata.symbols import symbol_candidates, symbol_spellings
 from tradeapp.core.errors import DomainError, NotFound
 
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_SYMBOL_LENGTH = 32  # Instrument.symbol's column width
-SYMBOL_ALIAS_SEPARATOR = "-"  # stands for "/" in URLs and stream names
-
 
 # --- instruments --------------------------------------------------------------------------------------
-
-
-def symbol_candidates(text: object) -> list[str]:
-    """The upper-case spellings ``text`` may mean, the exact one first: ``"btc-usd"`` ->
-    ``["BTC-USD", "BTC/USD"]``. Empty, over-long or non-string input means nothing."""
-    if not isinstance(text, str):
-        return []
-    cleaned = text.strip().upper()
-    if not cleaned or len(cleaned) > MAX_SYMBOL_LENGTH:
-        return []
-    candidates = [cleaned]
-    if SYMBOL_ALIAS_SEPARATOR in cleaned:
-        candidates.append(cleaned.replace(SYMBOL_ALIAS_SEPARATOR, "/"))
-    return candidates
 
 
 def _instruments_matching(candidates: Iterable[str], *, active_only: bool) -> list[Instrument]:
@@ -118,9 +102,9 @@ def search_instruments(
         rows = rows.filter(active=True)
     if query and query.strip():
         text = query.strip()
-        condition = Q(symbol__icontains=text) | Q(name__icontains=text)
-        if SYMBOL_ALIAS_SEPARATOR in text:
-            condition |= Q(symbol__icontains=text.replace(SYMBOL_ALIAS_SEPARATOR, "/"))
+        condition = Q(name__icontains=text)
+        for spelling in symbol_spellings(text):
+            condition |= Q(symbol__icontains=spelling)
         rows = rows.filter(condition)
     if asset_class:
         rows = rows.filter(asset_class=asset_class)

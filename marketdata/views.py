@@ -9,18 +9,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from marketdata import selectors, services
-from marketdata.consumers import quote_stream
 from marketdata.domain import AssetClass
 from marketdata.quotes import latest_quote, latest_quotes
+from marketdata.streams import quote_stream
+from marketdata.symbols import url_symbol
 from tradeapp.core import clock
 from tradeapp.core.errors import NotFound
 
 TIMEFRAMES = ["1m", "5m", "15m", "1h", "1d"]
-
-
-def url_symbol(symbol: str) -> str:
-    """The spelling of ``symbol`` in page and API URLs: "BTC/USD" -> "BTC-USD"."""
-    return symbol.replace("/", "-")
 
 
 @login_required

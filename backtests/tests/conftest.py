@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from backtests import services
+from backtests import queue
+from backtests.services import events as run_events
+from backtests.services import progress
 from backtests.tests.strategies import (
     EXPLODING,
     EXPLODING_PATH,
@@ -30,15 +32,15 @@ def registered(db):
 
 @pytest.fixture(autouse=True)
 def unthrottled(monkeypatch):
-    monkeypatch.setattr(services, "PROGRESS_INTERVAL", 0.0)
-    monkeypatch.setattr(services, "STOP_CHECK_INTERVAL", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(progress, "STOP_CHECK_INTERVAL", 0.0)
 
 
 @pytest.fixture
 def enqueued(monkeypatch) -> list[str]:
     """Ids the service enqueues after a commit (nothing reaches the broker)."""
     sent: list[str] = []
-    monkeypatch.setattr(services, "_enqueue", sent.append)
+    monkeypatch.setattr(queue, "enqueue_run", sent.append)
     return sent
 
 
@@ -47,5 +49,5 @@ def events(monkeypatch, enqueued) -> list[tuple[str, str, dict[str, Any]]]:
     """(stream, event, data) of every publish, in order (after-commit callbacks run when the test
     leaves ``django_capture_on_commit_callbacks(execute=True)``)."""
     sent: list[tuple[str, str, dict[str, Any]]] = []
-    monkeypatch.setattr(services, "publish", lambda stream, event, data: sent.append((stream, event, data)))
+    monkeypatch.setattr(run_events, "publish", lambda stream, event, data: sent.append((stream, event, data)))
     return sent

@@ -13,6 +13,7 @@ import pytest
 from backtests import analysis, engine, reports, selectors, services
 from backtests.engine import BacktestConfig, run_backtest
 from backtests.models import Backtest
+from backtests.services import kinds
 from backtests.tests import factories
 from backtests.tests.factories import START
 from backtests.tests.strategies import EXPLODING, ONE_SYMBOL, SELF_CANCELING, SelfCanceling
@@ -308,7 +309,7 @@ def test_a_grid_search_ranks_combinations_and_runs_the_best_in_full(user, wave):
 def test_a_search_on_the_process_pool_gives_the_same_results(user, wave, monkeypatch):
     options = {"space": {"fast": [5, 10], "slow": [20, 30]}, "objective": "total_return"}
     alone = factories.completed(user, kind="grid", kind_settings=options)
-    monkeypatch.setattr(services, "POOL_MIN_BAR_RUNS", 0)  # any search goes to the 2-process pool
+    monkeypatch.setattr(kinds, "POOL_MIN_BAR_RUNS", 0)  # any search goes to the 2-process pool
 
     pooled = factories.completed(user, kind="grid", kind_settings=options)
 

@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 
-from backtests import services, tasks
+from backtests import tasks
 from backtests.models import Backtest
+from backtests.services import running
 from backtests.tests import factories
 from backtests.tests.strategies import EXPLODING
 
@@ -86,7 +87,7 @@ def test_an_unexpected_error_fails_the_run_and_is_raised_for_the_log(user, monke
     def broken(*args, **kwargs):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(services, "_execute", broken)
+    monkeypatch.setattr(running, "_execute", broken)
     with pytest.raises(KeyError):
         tasks.run(str(row.pk))
 
