@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.models import TradingAccount
-from marketdata.consumers import quote_stream
+from marketdata.streams import quote_stream
+from marketdata.symbols import url_symbol
 from portfolio import analytics, hooks
 from portfolio.api.serializers import EquityCurveSerializer
 from portfolio.metric_format import metric_class, metric_label, metric_text
@@ -53,7 +54,7 @@ def position_rows(
             {
                 "row": row,
                 "symbol": row.instrument.symbol,
-                "url_symbol": row.instrument.symbol.replace("/", "-"),
+                "url_symbol": url_symbol(row.instrument.symbol),
                 "stream": quote_stream(row.instrument.symbol),
                 "places": max(2, -tick.as_tuple().exponent),  # type: ignore[operator]
                 "long": row.position.quantity > 0,

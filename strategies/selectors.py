@@ -23,6 +23,7 @@ from marketdata.domain import Timeframe
 from marketdata.models import Instrument
 from marketdata.quotes import latest_quotes
 from marketdata.selectors import bars_frame, instruments_by_symbols
+from marketdata.symbols import symbol_candidates
 from orders.models import OPEN_STATUS_VALUES, Fill, Order
 from orders.states import Side
 from portfolio import ledger
@@ -263,7 +264,7 @@ def signals_of(
     if deployment_id is not None:
         rows = rows.filter(deployment_id=deployment_id)
     if symbol:
-        rows = rows.filter(symbol__iexact=symbol.replace("-", "/") if "/" not in symbol else symbol)
+        rows = rows.filter(symbol__in=symbol_candidates(symbol))
     if direction:
         rows = rows.filter(direction=direction)
     if since is not None:
