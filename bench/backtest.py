@@ -274,10 +274,10 @@ def peak_memory() -> dict[str, Any]:
 
 
 _AREAS = {  # (file, function) whose cumulative time is one area of the run
-    "orders reaching the market (size, check, fill, book)": ("engine.py", "_process_single"),
+    "orders reaching the market (size, check, fill, book)": ("engine/loop.py", "_process_single"),
     "strategy on_bar (crossing test, order calls)": ("moving_average_crossover.py", "on_bar"),
-    "results after the loop (records, curves, metrics)": ("engine.py", "_result"),
-    "  of which the order records": ("engine.py", "_record"),
+    "results after the loop (records, curves, metrics)": ("engine/loop.py", "_result"),
+    "  of which the order records": ("engine/results.py", "order_record"),
 }
 
 
@@ -302,7 +302,7 @@ def profile_run(frame: Any) -> list[str]:
             )
         )
 
-    whole = cumulative("engine.py", "run_backtest")
+    whole = cumulative("engine/loop.py", "run_backtest")
     lines = [f"profiled run: {whole:.2f} s (shares of it; profiling inflates small calls)"]
     for area, (file, function) in _AREAS.items():
         lines.append(f"{100 * cumulative(file, function) / whole:5.1f} %  {area}")

@@ -15,12 +15,13 @@ tick_deployment`` calls :func:`run_tick` with the deployment row locked, inside 
 3. **Orders after on_bar.** What the strategy asked for reaches the paper broker only once ``on_bar``
    has returned, as the engine submits the orders placed since a symbol's previous bar: cancels, then
    new orders in placement order. Each is sized at the market as the engine sizes it
-   (``equity_percent``: :func:`~strategies.sdk.size_for_budget` on equity with positions at the latest
-   quote, at the price the order is expected to fill; ``close``: the deployment's position at that
-   moment), then validated and risk-checked by ``orders.services.place_order`` (source ``strategy``,
-   ``deployment_id`` set). A market order fills at once against the latest quote: after T's bar has
-   closed that is the market at T+1's open, the engine's next-bar-open fill. A refused order becomes a
-   rejection with the risk or validation code (the engine's ``rejected`` order).
+   (``equity_percent``: :func:`~strategies.sdk.size_equity_percent` on equity with positions at the
+   latest quote, at the price ``orders.matching.expected_fill_price`` expects; ``close``: the
+   deployment's position at that moment), then validated and risk-checked by
+   ``orders.services.place_order`` (source ``strategy``, ``deployment_id`` set). A market order fills
+   at once against the latest quote: after T's bar has closed that is the market at T+1's open, the
+   engine's next-bar-open fill. A refused order becomes a rejection with the risk or validation code
+   (the engine's ``rejected`` order).
 4. **Identity.** Each order's ``client_order_id`` is derived from (deployment, T, symbol, n-th order
    of that symbol in the tick): running the same tick again returns the existing orders instead of
    placing new ones.
@@ -49,11 +50,11 @@ from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from accounts.models import TradingAccount
-from marketdata.domain import Quote, Timeframe
+from marketdata.domain import Timeframe
 from marketdata.models import Instrument
 from marketdata.quotes import latest_quote
 from orders import services as order_services
-from orders.matching import Fill
+from orders.matching import Fill, expected_fill_price
 from orders.models import OPEN_STATUS_VALUES, LegRole, Order, OrderSource
 from orders.states import OrderClass, OrderStatus, OrderType, Side
 from portfolio import ledger
@@ -64,7 +65,6 @@ from strategies.models import StrategyDeployment
 from strategies.selectors import load_series
 from tradeapp.core.errors import Conflict, DomainError
 
-_HUNDRED = Decimal(100)
 _EXACT_PRECISION = 100  # equity sums, as the engine's
 _ROLES = {
     LegRole.ENTRY: "entry",
@@ -406,42 +406,36 @@ class PaperBroker:
         )
 
     def _size(self, request: sdk.OrderRequest, instrument: Instrument, account: TradingAccount) -> Decimal:
-        """The engine's sizing of an ``equity_percent`` order, with the latest quote for the next open:
-        ``equity * percent / 100`` at the price the order is expected to fill (commission included)."""
+        """The engine's sizing of an ``equity_percent`` order (``sdk.size_equity_percent``) with the
+        latest quote's side of the book for the next open: ``equity * percent / 100`` at the price the
+        order is expected to fill (``orders.matching.expected_fill_price``), commission included."""
         quote = latest_quote(instrument.symbol)
         if quote is None:
             raise Conflict(
                 "no_quote", f"No price for {instrument.symbol} yet: the order was not sent.", "symbol"
             )
         config = order_services.execution_config()
-        price = expected_price(request, quote, instrument.tick_size, config)
-        assert request.equity_percent is not None
-        budget = account_valuation(account).equity * request.equity_percent / _HUNDRED
-        quantity = sdk.size_for_budget(
-            budget, price, lot_size=instrument.lot_size, commission=config.commission
+        price = expected_fill_price(
+            request.side,
+            request.order_type,
+            limit_price=request.limit_price,
+            stop_price=request.stop_price,
+            book=quote.ask if request.side == Side.BUY else quote.bid,
+            slippage=config.slippage,
+            tick_size=instrument.tick_size,
         )
-        if quantity <= 0 or quantity < instrument.min_quantity:
-            raise DomainError(
-                "below_min_quantity",
-                f"{request.equity_percent}% of equity ({budget:.2f}) buys less than the minimum quantity "
-                f"of {instrument.min_quantity.normalize()} at {price}.",
-                "equity_percent",
+        assert request.equity_percent is not None
+        try:
+            return sdk.size_equity_percent(
+                request.equity_percent,
+                equity=account_valuation(account).equity,
+                price=price,
+                lot_size=instrument.lot_size,
+                min_quantity=instrument.min_quantity,
+                commission=config.commission,
             )
-        return quantity
-
-
-def expected_price(request: sdk.OrderRequest, quote: Quote, tick_size: Decimal, config: Any) -> Decimal:
-    """Where an order is expected to fill, as the engine's ``_expected_price`` with the quote's side of
-    the book for the open: the limit for limit-type orders, the stop for a stop beyond the book, else
-    the book with slippage (what a market order pays)."""
-    book = quote.ask if request.side == Side.BUY else quote.bid
-    kind = request.order_type
-    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and request.limit_price is not None:
-        return request.limit_price
-    if kind == OrderType.STOP and request.stop_price is not None:
-        buy = request.side == Side.BUY
-        book = max(book, request.stop_price) if buy else min(book, request.stop_price)
-    return config.slippage.adjust(request.side, book, tick_size)
+        except sdk.StrategyProblem as problem:
+            raise DomainError(problem.code, problem.message, problem.field) from problem
 
 
 # --- one tick ---------------------------------------------------------------------------------------------

@@ -205,7 +205,7 @@ def test_the_stored_run_is_the_engine_run_on_the_same_bars(user, wave):
 def test_progress_and_the_outcome_go_to_the_owner_stream(
     user, wave, events, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(engine, "_CHUNK", 64)  # progress is reported between chunks of bars
+    monkeypatch.setattr(engine.loop, "_CHUNK", 64)  # progress is reported between chunks of bars
     with django_capture_on_commit_callbacks(execute=True):
         row = factories.create(user)
         services.run_backtest(backtest_id=row.pk)
@@ -261,7 +261,7 @@ def test_a_queued_run_canceled_is_never_run(user, wave):
 
 
 def test_a_run_canceled_midway_stops_and_keeps_nothing(user, wave, registered, monkeypatch):
-    monkeypatch.setattr(engine, "_CHUNK", 8)  # the engine asks "should I stop?" every 8 bars here
+    monkeypatch.setattr(engine.loop, "_CHUNK", 8)  # the engine asks "should I stop?" every 8 bars here
     row = factories.create(user, strategy=SELF_CANCELING, parameters={"cancel_at": 50})
     SelfCanceling.run.update(owner=user, id=row.pk)
 

@@ -264,7 +264,7 @@ class IndicatorListView(APIView):
                 "start",
             )
         first = int(len(frame) - shown.sum())  # bars are oldest first: the warm-up ones lead
-        values = indicators.compute(frame["close"], specs)
+        values = indicators.compute(frame["close"], specs, tick_size=instrument.tick_size)
         series = {
             key: {line: points[first:] for line, points in value.items()}
             if isinstance(value, dict)
