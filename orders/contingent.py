@@ -7,7 +7,8 @@ order's next state. The caller (paper venue, backtester) persists that state and
 Rules, with ``position = parent.filled_quantity - sum(leg.filled_quantity)`` for bracket and OTO:
 
 - Bracket = entry + take-profit (limit) + stop-loss (stop, stop-limit or trailing stop), the legs on
-  the opposite side of the entry. Legs start HELD (``new -> held``) and never match while held.
+  the opposite side of the entry. Legs start HELD (``new -> held``, :func:`open_leg`) and never match
+  while held.
 - When the entry fills, fully or partially, every held leg is activated (``ActivateLeg``) and every
   active leg resized (``ResizeLeg``) so that its remaining quantity equals ``position``: the legs always
   protect exactly what the entry has bought (or sold) and not yet closed.
@@ -105,6 +106,14 @@ def oto(parent: WorkingOrder, child: WorkingOrder) -> ContingentGroup:
 
 def oco(first: WorkingOrder, second: WorkingOrder) -> ContingentGroup:
     return ContingentGroup(OrderClass.OCO, None, (first, second))
+
+
+def open_leg(leg: WorkingOrder, order_class: OrderClass) -> MatchResult:
+    """A new leg's first status: the second order of an OCO works at once (``new -> accepted``); a
+    bracket or OTO leg waits for its entry's fill (``new -> held``)."""
+    target = OrderStatus.ACCEPTED if order_class == OrderClass.OCO else OrderStatus.HELD
+    status = transition(leg.status, target)
+    return MatchResult(dataclasses.replace(leg, status=status), changed=True, statuses=(status,))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,11 @@ Two entry points, both pure and both returning a :class:`MatchResult` (the input
 - :func:`on_market_event` for every later :class:`~marketdata.domain.Quote` or
   :class:`~marketdata.domain.Bar` of the order's symbol.
 
+The other status changes are pure functions here too, so every status an order takes is decided in
+this module (or ``orders.contingent``) through ``orders.states.transition`` and the services only
+store results: :func:`cancel_order`, :func:`expire_order`, :func:`replace_order`, and the inbound path
+of a broker venue, :func:`apply_reported_fill` and :func:`apply_reported_status`.
+
 Conventions (the full list with examples is in ``docs/matching.md``):
 
 - Quotes: market orders fill at the ask (buy) / bid (sell); limit orders fill when that side crosses
@@ -31,6 +36,7 @@ Conventions (the full list with examples is in ``docs/matching.md``):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
@@ -483,6 +489,102 @@ def cancel_order(order: WorkingOrder, reason: Reason) -> MatchResult:
     return _close(order, _S.CANCELED, reason, [], ())
 
 
+def expire_order(order: WorkingOrder, now: datetime) -> MatchResult:
+    """Expire a working order once ``now`` reaches its ``expires_at`` (``day_session_closed`` for a
+    DAY order, else ``expiry_reached``). Anything else comes back unchanged: an order before its
+    expiry, a NEW order (not yet at the venue), a HELD leg (it ends with its group), a terminal one."""
+    if order.status not in _MATCHABLE or order.expires_at is None or now < order.expires_at:
+        return MatchResult(order)
+    return _close(order, _S.EXPIRED, _expiry_reason(order), [], ())
+
+
+def replace_order(order: WorkingOrder) -> MatchResult:
+    """End ``order`` as REPLACED (reason ``replaced``): a modified order takes its place and works
+    what is left. What it filled stays filled. Raises ``IllegalTransition`` for an order that is not
+    working (new, held or terminal): the caller refuses those first."""
+    status = transition(order.status, _S.REPLACED)
+    return MatchResult(dataclasses.replace(order, status=status), (), Reason.REPLACED, True, (status,))
+
+
+class FillExceedsQuantity(ValueError):
+    """A reported fill would take the order's filled quantity above its quantity."""
+
+
+def apply_reported_fill(order: WorkingOrder, fill: Fill, previous: Sequence[Fill] = ()) -> MatchResult:
+    """Apply a fill a venue reported. ``previous`` are the order's fills already stored, in any order:
+    filled quantity, average price and fill count are recomputed from them and ``fill``, so reports
+    that arrive out of order end in the same state. The order enters ``partially_filled`` or
+    ``filled`` (one status per fill); a NEW order is accepted first, since a fill implies acceptance.
+
+    The caller drops a fill it already stored (same venue sequence) before calling. Raises
+    :class:`FillExceedsQuantity` when the fills add up to more than the order's quantity, and
+    ``IllegalTransition`` for an order that has ended."""
+    fills = (*previous, fill)
+    with localcontext() as context:
+        context.prec = _EXACT_PRECISION
+        filled = sum((each.quantity for each in fills), ZERO)
+        notional = sum((each.quantity * each.price for each in fills), ZERO)
+        average = (notional / filled).quantize(AVERAGE_PRICE_STEP, rounding=ROUND_HALF_EVEN)
+    if filled > order.quantity:
+        raise FillExceedsQuantity(
+            f"fills of {filled} exceed order {order.order_id}'s quantity {order.quantity}"
+        )
+    statuses: list[OrderStatus] = []
+    status = order.status
+    if status == _S.NEW:
+        status = transition(status, _S.ACCEPTED)
+        statuses.append(status)
+    target = _S.FILLED if filled >= order.quantity else _S.PARTIALLY_FILLED
+    statuses.append(transition(status, target))
+    new_order = dataclasses.replace(
+        order, status=target, filled_quantity=filled, average_fill_price=average, fill_count=len(fills)
+    )
+    return MatchResult(new_order, (fill,), None, True, tuple(statuses))
+
+
+_REPORTED_ENDINGS = {
+    _S.REJECTED: Reason.VENUE_REJECTED,
+    _S.CANCELED: Reason.VENUE_CANCELED,
+    _S.EXPIRED: Reason.EXPIRY_REACHED,
+}
+
+
+def apply_reported_status(
+    order: WorkingOrder, status: OrderStatus, reason: Reason | None = None
+) -> MatchResult:
+    """Apply a status a venue reported: ``accepted``, ``rejected``, ``canceled`` or ``expired`` (fills
+    come through :func:`apply_reported_fill`). Streams repeat and reorder reports, so one that no
+    longer applies leaves the order unchanged (``changed`` False): a repeat, anything after the order
+    ended, ``accepted`` after a fill, ``rejected`` after a fill. ``reason`` defaults to
+    ``venue_rejected`` / ``venue_canceled`` / ``expiry_reached``. An ``accepted`` on a pending cancel
+    or replace is the venue refusing it. Raises ValueError for any other status."""
+    current = order.status
+    if status != _S.ACCEPTED and status not in _REPORTED_ENDINGS:
+        raise ValueError(f"a venue reports fills through apply_reported_fill, not {status}")
+    if current in TERMINAL_STATUSES or current == status:
+        return MatchResult(order)
+    if status == _S.ACCEPTED:
+        if current not in (_S.NEW, _S.PENDING_CANCEL, _S.PENDING_REPLACE):
+            return MatchResult(order)
+        accepted = transition(current, _S.ACCEPTED)
+        return MatchResult(dataclasses.replace(order, status=accepted), changed=True, statuses=(accepted,))
+    reason = reason or _REPORTED_ENDINGS[status]
+    if status == _S.REJECTED:
+        if current not in (_S.NEW, _S.ACCEPTED):
+            return MatchResult(order)
+        rejected = transition(current, _S.REJECTED)
+        return MatchResult(dataclasses.replace(order, status=rejected), (), reason, True, (rejected,))
+    statuses: list[OrderStatus] = []
+    if current == _S.NEW:  # ended before its acknowledgement arrived
+        statuses.append(transition(current, _S.ACCEPTED))
+        order = dataclasses.replace(order, status=_S.ACCEPTED)
+    return _close(order, status, reason, statuses, ())
+
+
+def _expiry_reason(order: WorkingOrder) -> Reason:
+    return Reason.DAY_SESSION_CLOSED if order.time_in_force == TimeInForce.DAY else Reason.EXPIRY_REACHED
+
+
 def _check_symbol(order: WorkingOrder, event: MarketEvent) -> None:
     if event.symbol != order.symbol:
         raise ValueError(f"event for {event.symbol} sent to order {order.order_id} on {order.symbol}")
@@ -499,10 +601,7 @@ def _match(
 ) -> MatchResult:
     ts = event.open_time if isinstance(event, Bar) else event.ts
     if original.expires_at is not None and ts >= original.expires_at:
-        reason = (
-            Reason.DAY_SESSION_CLOSED if original.time_in_force == TimeInForce.DAY else Reason.EXPIRY_REACHED
-        )
-        return _close(original, _S.EXPIRED, reason, statuses, ())
+        return _close(original, _S.EXPIRED, _expiry_reason(original), statuses, ())
 
     if isinstance(event, Bar):
         order, price = _bar_price(original, event, config.slippage, tick_size)

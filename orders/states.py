@@ -54,7 +54,10 @@ class OrderStatus(StrEnum):
 
 
 class Reason(StrEnum):
-    """Why an order was canceled, expired or rejected by the engine (stored on the order event)."""
+    """Why an order ended (canceled, expired, rejected or replaced): stored on the order and its event.
+
+    Only ``user_canceled`` means the owner asked; every cancel the system makes on its own names its
+    cause, so the audit trail never says "at your request" for something the user did not do."""
 
     IOC_UNFILLED = "ioc_unfilled"
     FOK_UNFILLABLE = "fok_unfillable"
@@ -64,6 +67,15 @@ class Reason(StrEnum):
     BRACKET_EXIT_FILLED = "bracket_exit_filled"  # an exit leg closed the position: entry remainder off
     PARENT_CANCELED = "parent_canceled"
     USER_CANCELED = "user_canceled"
+    REPLACED = "replaced"  # a modified order took its place
+    # system cancels
+    INSUFFICIENT_BUYING_POWER = "insufficient_buying_power"  # its fill would take cash below zero
+    KILL_SWITCH = "kill_switch"  # the platform's kill switch was engaged
+    ACCOUNT_HALTED = "account_halted"  # an administrator halted the account
+    POSITION_EXIT = "position_exit"  # the position's stop-loss / take-profit closed it
+    # reported by a broker venue
+    VENUE_REJECTED = "venue_rejected"
+    VENUE_CANCELED = "venue_canceled"
 
 
 _S = OrderStatus
