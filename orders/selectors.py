@@ -3,15 +3,19 @@ open-order totals for buying power, activities (fills)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import TradingAccount
 from orders.models import OPEN_STATUS_VALUES, AlgoOrder, Fill, Order, RiskSettings, TradingControls
+from portfolio.models import Position
+from portfolio.selectors import start_of_day
 from tradeapp.core.errors import NotFound
 
 
@@ -81,10 +85,6 @@ def fills_of(account: TradingAccount, *, symbol: str | None = None) -> QuerySet[
 
 def symbols_with_triggers(symbols: list[str]) -> list[str]:
     """Those of ``symbols`` with a resting order or a position stop-loss/take-profit to evaluate."""
-    from django.db.models import Q
-
-    from portfolio.models import Position
-
     resting = Order.objects.filter(
         instrument__symbol__in=symbols, status__in=["accepted", "partially_filled"]
     ).values_list("instrument__symbol", flat=True)
@@ -131,12 +131,6 @@ def risk_context(account: TradingAccount, at: datetime) -> RiskContext:
     """Open-order reservations and count, start-of-day equity (last snapshot before the UTC day,
     else the starting cash), the account's risk settings and the platform controls: one round trip.
     Missing settings/controls rows read as their defaults."""
-    import json
-
-    from django.db import connection
-
-    from portfolio.selectors import start_of_day
-
     with connection.cursor() as cursor:
         cursor.execute(
             _RISK_CONTEXT_SQL,

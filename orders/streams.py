@@ -21,12 +21,10 @@ def fill_payload(fill: Fill) -> dict[str, object]:
     return dict(FillSerializer(fill).data)
 
 
-def publish_orders(*, owner_id: int, orders: Sequence[Order]) -> None:
-    """Send ``orders`` (as this process wrote them) and the fills they gained (``order.new_fills``)
-    to the owner. Runs after the commit; a lost message is caught up by the client's REST re-sync."""
+def publish_orders(*, owner_id: int, orders: Sequence[Order], fills: Sequence[Fill] = ()) -> None:
+    """Send ``orders`` (as this process wrote them) and the ``fills`` they gained to the owner.
+    Runs after the commit; a lost message is caught up by the client's REST re-sync."""
     stream = user_group(owner_id)
     events = [(stream, "order", order_payload(order)) for order in orders]
-    events += [
-        (stream, "fill", fill_payload(fill)) for order in orders for fill in getattr(order, "new_fills", [])
-    ]
+    events += [(stream, "fill", fill_payload(fill)) for fill in fills]
     publish_many(events)

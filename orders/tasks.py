@@ -1,6 +1,7 @@
 """Celery tasks of the trading core (queue ``orders``): thin, idempotent wrappers around
 ``orders.services``. Every effect is keyed so redelivery (``acks_late``) is harmless: evaluation
-re-reads the order rows under lock, a reported fill is unique per (order, sequence)."""
+re-reads the order rows under lock, a reported fill is unique per (order, sequence), a reported
+status that no longer applies changes nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from celery import shared_task
 
 from orders import services
+from orders.selectors import symbols_with_triggers
+from orders.states import OrderStatus, Reason
 from tradeapp.core.realtime import redis_client
 
 PENDING_KEY = "tradeapp:orders:evaluate:{symbol}"
@@ -57,10 +60,24 @@ def record_fill(report: dict[str, Any]) -> bool:
     )
 
 
+@shared_task(name="orders.record_status", ignore_result=True, acks_late=True)
+def record_status(report: dict[str, Any]) -> bool:
+    """A venue's status report (live brokers): a repeat or a report overtaken by later events changes
+    nothing. ``report``: order_id, status (accepted, rejected, canceled, expired), optional reason
+    (an ``orders.states.Reason`` value) and message."""
+    reason = report.get("reason")
+    return services.record_status(
+        services.ReportedStatus(
+            order_id=str(report["order_id"]),
+            status=OrderStatus(report["status"]),
+            reason=Reason(reason) if reason else None,
+            message=str(report.get("message", ""))[:300],
+        )
+    )
+
+
 def on_quotes(quotes: list[Any]) -> None:
     """marketdata quote hook (in the feed): wake evaluation for symbols with resting orders or exits."""
-    from orders.selectors import symbols_with_triggers
-
     symbols = symbols_with_triggers([quote.symbol for quote in quotes])
     if symbols:
         request_evaluation(symbols)

@@ -34,7 +34,7 @@ def test_replace_then_cancel(account, btc, quote, django_assert_max_num_queries)
     quote("BTC/USD", bid="100.00", ask="100.10")
     order = place(account, order_type="limit", quantity="1", limit_price="90.00")
 
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(13):
         new = services.replace_order(
             account=account, order_id=order.pk, changes=services.Replacement(limit_price=Decimal("91.00"))
         )
@@ -67,7 +67,7 @@ def test_a_bracket_whose_entry_fills(account, btc, quote, django_assert_max_num_
         stop_loss=services.LegRequest(order_type="stop", stop_price=Decimal("80.00")),
     )
 
-    with django_assert_max_num_queries(28):
+    with django_assert_max_num_queries(24):
         services.place_order(account=account, request=bracket)
 
     assert set(Order.objects.filter(parent__isnull=False).values_list("status", flat=True)) == {"accepted"}
@@ -86,7 +86,7 @@ def test_a_reported_fill_and_its_redelivery(account, btc, quote, django_assert_m
         executed_at=clock.now(),
     )
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(14):
         assert services.record_fill(report) is True
     with django_assert_max_num_queries(6):
         assert services.record_fill(report) is False
