@@ -196,8 +196,7 @@ def _fk_index_write_cost(now: datetime) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from marketdata.ingest import utc_midnight
-    from marketdata.models import Bar as BarRow
-    from marketdata.models import Instrument
+    from marketdata.models import Bar as BarRow, Instrument
     from marketdata.providers.simulator import SimulatorProvider
     from marketdata.services import upsert_bars
 

@@ -31,8 +31,7 @@ from django.db import connection, transaction
 from marketdata import calendar
 from marketdata.aggregate import daily_label_for
 from marketdata.domain import AssetClass, Bar, InstrumentSpec, Timeframe, ensure_utc
-from marketdata.models import Bar as BarRow
-from marketdata.models import Instrument
+from marketdata.models import Bar as BarRow, Instrument
 from marketdata.providers.base import MarketDataProvider, ProviderError, UnknownSymbol
 from marketdata.services import RejectedRow, UpsertReport, sync_instruments, upsert_bars
 from tradeapp.core import clock

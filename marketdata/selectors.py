@@ -19,8 +19,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Upper
 
-from marketdata import frames
-from marketdata import quotes as quote_store
+from marketdata import frames, quotes as quote_store
 from marketdata.domain import Bar, Quote, Timeframe, ensure_utc
 from marketdata.models import Instrument, Watchlist, WatchlistItem
 from marketdata.symbols import symbol_candidates, symbol_spellings

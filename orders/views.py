@@ -41,8 +41,7 @@ from orders.forms import (
 from orders.models import Order, OrderSource
 from orders.states import OrderStatus, TimeInForce
 from orders.templatetags.trading import price, qty, words
-from portfolio import selectors as portfolio_selectors
-from portfolio import services as portfolio_services
+from portfolio import selectors as portfolio_selectors, services as portfolio_services
 from portfolio.views import position_rows
 from tradeapp.core.errors import DomainError, NotFound
 from tradeapp.core.forms import add_domain_error

@@ -50,6 +50,7 @@ from orders.states import TERMINAL_STATUSES, OrderClass, OrderStatus, Reason, Si
 from portfolio.ledger import PositionState
 from strategies.sdk import (
     BarSeries,
+    Context as StrategyContext,
     IntArray,
     LogLine,
     OrderRequest,
@@ -60,7 +61,6 @@ from strategies.sdk import (
     datetime_of,
     size_equity_percent,
 )
-from strategies.sdk import Context as StrategyContext
 
 _CHUNK = 1 << 15  # steps between progress / cancellation checks
 _S = OrderStatus

@@ -11,8 +11,14 @@ from typing import Any
 from django.db import transaction
 
 from backtests import reports, selectors
-from backtests.engine import BacktestCancelled, BacktestConfig, BacktestError, BacktestResult, data_hash
-from backtests.engine import run_backtest as run_engine
+from backtests.engine import (
+    BacktestCancelled,
+    BacktestConfig,
+    BacktestError,
+    BacktestResult,
+    data_hash,
+    run_backtest as run_engine,
+)
 from backtests.models import Backtest, BacktestKind, BacktestStatus
 from backtests.services import kinds
 from backtests.services.events import announce

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from backtests import queue
-from backtests.services import events as run_events
-from backtests.services import progress
+from backtests.services import events as run_events, progress
 from backtests.tests.strategies import (
     EXPLODING,
     EXPLODING_PATH,

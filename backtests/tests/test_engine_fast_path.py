@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from backtests.engine import BacktestConfig, market_fill_at_open, may_change_on_bar, run_backtest
 from marketdata.domain import Bar, Timeframe

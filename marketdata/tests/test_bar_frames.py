@@ -11,8 +11,7 @@ from django.db import connection, connections, transaction
 from marketdata import frames
 from marketdata.aggregate import bars_to_frame
 from marketdata.domain import Timeframe
-from marketdata.models import Bar as BarRow
-from marketdata.models import BarChunk
+from marketdata.models import Bar as BarRow, BarChunk
 from marketdata.selectors import bars_frame, bars_page
 from marketdata.services import upsert_bars
 from marketdata.tests.factories import InstrumentFactory, make_bars

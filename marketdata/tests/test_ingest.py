@@ -18,8 +18,7 @@ from django.db import connection
 from marketdata import ingest, tasks
 from marketdata.aggregate import aggregate
 from marketdata.domain import Bar, Timeframe
-from marketdata.models import Bar as BarRow
-from marketdata.models import Instrument
+from marketdata.models import Bar as BarRow, Instrument
 from marketdata.providers.simulator import SimulatorProvider
 from marketdata.selectors import bars_page
 from marketdata.services import upsert_bars

@@ -5,8 +5,7 @@ symbol (stream names, lookups, search, pages, websocket authorisers) agreeing wi
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from marketdata import consumers, selectors, streams, symbols
 from marketdata.providers.simulator import UNIVERSE

@@ -15,8 +15,7 @@ from accounts.models import TradingAccount
 from marketdata.models import Bar, Instrument
 from marketdata.quotes import latest_quote
 from marketdata.selectors import instrument_by_symbol
-from orders import algos as schedule
-from orders import matching
+from orders import algos as schedule, matching
 from orders.models import OPEN_STATUS_VALUES, AlgoOrder, Order, OrderSource
 from orders.selectors import algo_of
 from orders.services.lifecycle import cancel_locked

@@ -19,8 +19,7 @@ from django.db.models import Q
 
 from marketdata.domain import Quote
 from orders import contingent, matching
-from orders.models import Fill as FillRow
-from orders.models import LegRole, Order, OrderEvent
+from orders.models import Fill as FillRow, LegRole, Order, OrderEvent
 from orders.services.unit_of_work import UnitOfWork
 from orders.states import TERMINAL_STATUSES, OrderClass, OrderStatus, OrderType, Reason, Side, TimeInForce
 from portfolio import services as portfolio_services

@@ -13,8 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from orders import matching
-from orders.models import Fill as FillRow
-from orders.models import Order
+from orders.models import Fill as FillRow, Order
 from orders.services.persistence import persist, to_working
 from orders.services.unit_of_work import unit_of_work
 from orders.states import Side

@@ -2,8 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from tradeapp.core import clock
 from tradeapp.core.decimals import floor_to, is_multiple_of, normalize, quantize_to, to_decimal
