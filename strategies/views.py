@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import TradingAccount
-from accounts.selectors import account_of, accounts_of
+from accounts.selectors import account_of, accounts_of, default_account
 from orders.templatetags.trading import money, pnl_class, signed_money
 from strategies import sdk, selectors, services
 from strategies.api.serializers import DeploymentSerializer, StrategyConfigSerializer
@@ -305,11 +305,15 @@ def config_delete(request: HttpRequest, config_id: object) -> HttpResponse:
 
 
 def _default_account(request: HttpRequest, accounts: list[TradingAccount]) -> TradingAccount | None:
-    """The current account when it is a paper one, else the first paper account, else the first."""
+    """The form's first choice: the current account when it is a paper one, else the account
+    ``default`` stands for (the oldest paper one), else the first."""
     current = getattr(request, "account", None)
     if current is not None and current.is_paper:
         return current  # type: ignore[no-any-return]
-    return next((account for account in accounts if account.is_paper), accounts[0] if accounts else None)
+    try:
+        return default_account(request.user)  # type: ignore[arg-type]
+    except NotFound:
+        return accounts[0] if accounts else None
 
 
 @login_required

@@ -1,5 +1,6 @@
 """Orders endpoints under /api/v1/accounts/{account_id}/: validate, call one service, render.
-``account_id`` may be ``default`` (your first account). Another user's account or order: 404."""
+``account_id`` may be ``default`` (``accounts.selectors.default_account``: your oldest paper account).
+Another user's account or order: 404."""
 
 from __future__ import annotations
 
@@ -16,26 +17,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import TradingAccount
-from accounts.selectors import account_of, accounts_of
+from accounts.selectors import account_by_reference
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.states import OrderClass, OrderType, Side, TimeInForce
 from tradeapp.core import clock
 from tradeapp.core.api import validated
-from tradeapp.core.errors import NotFound
 
 ACCOUNT_PARAMETER = OpenApiParameter(
-    "account_id", str, OpenApiParameter.PATH, description="an account id of yours, or `default`"
+    "account_id",
+    str,
+    OpenApiParameter.PATH,
+    description="an account id of yours, or `default` (your oldest paper account)",
 )
 
 
 def resolve_account(request: Request, account_id: str) -> TradingAccount:
-    if account_id == "default":
-        account = accounts_of(request.user).order_by("created_at").first()
-        if account is None:
-            raise NotFound("You have no trading account.")
-        return account
-    return account_of(request.user, account_id)
+    """The caller's account named by the path: an id of theirs or ``default``."""
+    return account_by_reference(request.user, account_id)
 
 
 def _query(request: Request) -> dict[str, Any]:
