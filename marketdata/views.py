@@ -14,13 +14,9 @@ from marketdata.domain import AssetClass
 from marketdata.quotes import latest_quote, latest_quotes
 from tradeapp.core import clock
 from tradeapp.core.errors import NotFound
+from tradeapp.core.formatting import url_symbol
 
 TIMEFRAMES = ["1m", "5m", "15m", "1h", "1d"]
-
-
-def url_symbol(symbol: str) -> str:
-    """The spelling of ``symbol`` in page and API URLs: "BTC/USD" -> "BTC-USD"."""
-    return symbol.replace("/", "-")
 
 
 @login_required

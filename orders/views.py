@@ -1,7 +1,7 @@
 """Trading pages: the order ticket (a page of its own, included on the symbol page and in the quick-trade
 dialog), open orders and history with filters and CSV, one order with its audit trail, positions with
 close and exits. Thin: forms check shape, one service call decides, a DomainError becomes a message
-next to its field.
+next to its field. What the ticket shows (its estimate, its review line): ``orders.ticket``.
 
 Every POST works as a plain HTML form (redirect with a message). The same URL answers JSON to
 ``fetch`` (``Accept: application/json``): ``{"message", "order"...}`` on success, ``{"message",
@@ -21,7 +21,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from marketdata.consumers import quote_stream
 from marketdata.models import Instrument
 from marketdata.quotes import latest_quote
 from marketdata.selectors import instrument_by_symbol
@@ -29,27 +28,23 @@ from orders import selectors, services
 from orders.api.serializers import OrderSerializer
 from orders.api.views import CSV_COLUMNS
 from orders.forms import (
-    ORDER_TYPE_CHOICES,
-    TIME_IN_FORCE_CHOICES,
     ModifyOrderForm,
     OrderFilterForm,
     OrderTicketForm,
     PositionExitsForm,
     add_ticket_error,
-    new_client_order_id,
 )
 from orders.models import Order, OrderSource
-from orders.states import OrderStatus, TimeInForce
-from orders.templatetags.trading import price, qty, words
+from orders.states import OrderStatus
+from orders.ticket import TICKET_ID, request_ticket_context
 from portfolio import selectors as portfolio_selectors
 from portfolio import services as portfolio_services
 from portfolio.views import position_rows
 from tradeapp.core.errors import DomainError, NotFound
+from tradeapp.core.formatting import price, qty, words
 from tradeapp.core.forms import add_domain_error
 from tradeapp.core.pages import invalid_form, safe_next, wants_json
 
-TICKET_ID = "ticket-%s"
-DIALOG_TICKET_ID = "qt-%s"
 HISTORY_PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 
@@ -134,109 +129,6 @@ def _order_or_404(request: HttpRequest, order_id: object) -> Order:
 # --- the order ticket ---------------------------------------------------------------------------------
 
 
-def default_time_in_force(instrument: Instrument | None) -> str:
-    """Crypto never closes, so a day order there only lasts to UTC midnight: GTC is the safer default."""
-    if instrument is not None and instrument.asset_class == "crypto":
-        return TimeInForce.GTC.value
-    return TimeInForce.DAY.value
-
-
-def ticket_context(
-    request: HttpRequest,
-    *,
-    instrument: Instrument | None,
-    quote: Any = None,
-    form: OrderTicketForm | None = None,
-    dialog: bool = False,
-    review: bool = False,
-    side: str | None = None,
-) -> dict[str, Any]:
-    """What templates/includes/order_ticket.html needs: the form, the instrument and its quote, the
-    account's buying power and the position held (for the "buying power after" estimate)."""
-    account = request.account  # type: ignore[attr-defined]
-    summary = portfolio_selectors.account_summary(account)
-    held = None
-    if instrument is not None:
-        position = portfolio_selectors.open_positions(account).filter(instrument=instrument).first()
-        held = position.quantity if position else None
-    if form is None:
-        form = OrderTicketForm(
-            auto_id=DIALOG_TICKET_ID if dialog else TICKET_ID,
-            initial={
-                "symbol": instrument.symbol if instrument else "",
-                "client_order_id": new_client_order_id(),
-                "time_in_force": default_time_in_force(instrument),
-                "side": side if side in ("buy", "sell") else "buy",
-            },
-        )
-    if instrument is not None:
-        unit = "units" if instrument.asset_class == "crypto" else "shares"
-        form.fields["quantity"].label = f"Quantity ({unit})"
-    context = {
-        "request": request,
-        "form": form,
-        "instrument": instrument,
-        "quote": quote,
-        "stream": quote_stream(instrument.symbol) if instrument else "",
-        "account": account,
-        "buying_power": summary.buying_power,
-        "position_quantity": held,
-        "dialog": dialog,
-        "review": review,
-        "ticket_id": "qt" if dialog else "ticket",
-        # a re-shown ticket (errors, review, edit) keeps the page the order was started from
-        "next": request.POST.get("next", "") if request.method == "POST" else request.get_full_path(),
-    }
-    if review and form.is_valid():
-        estimate = estimate_order(form.cleaned_data, quote)
-        context["estimate"] = estimate
-        context["review_text"] = review_text(
-            form.cleaned_data, symbol=instrument.symbol if instrument else ""
-        )
-    return context
-
-
-def estimate_order(data: dict[str, Any], quote: Any) -> dict[str, Any]:
-    """The price the order is likely to trade at and its amount (quantity x price), as the risk check
-    estimates it: the limit for limit-type orders, else the side of the book it takes."""
-    book = None
-    if quote is not None:
-        book = quote.ask if data["side"] == "buy" else quote.bid
-    reference = data.get("limit_price") or book
-    if data.get("order_type") == "stop" and data.get("stop_price") is not None:
-        reference = (
-            data["stop_price"]
-            if book is None
-            else (max(book, data["stop_price"]) if data["side"] == "buy" else min(book, data["stop_price"]))
-        )
-    quantity = data.get("quantity")
-    amount = None
-    if data.get("notional") is not None:
-        amount = data["notional"]
-    elif reference is not None and quantity is not None:
-        amount = quantity * reference
-    return {"price": reference, "amount": amount}
-
-
-def review_text(data: dict[str, Any], *, symbol: str) -> str:
-    """The order in one line, as the review step shows it."""
-    size = f"${data['notional']:,.2f} of" if data.get("notional") is not None else qty(data["quantity"])
-    kind = dict(ORDER_TYPE_CHOICES)[data["order_type"]].lower()
-    text = f"{data['side'].capitalize()} {size} {symbol or data['symbol']} · {kind}"
-    if data.get("limit_price") is not None:
-        text += f" · limit {price(data['limit_price'])}"
-    if data.get("stop_price") is not None:
-        text += f" · stop {price(data['stop_price'])}"
-    if data.get("trail") is not None:
-        text += f" · trail {qty(data['trail'])}{'%' if data.get('trail_unit') == 'percent' else ''}"
-    text += f" · {dict(TIME_IN_FORCE_CHOICES)[data['time_in_force']]}"
-    if data.get("bracket"):
-        text += (
-            f" · take-profit {price(data['take_profit_price'])}, stop-loss {price(data['stop_loss_price'])}"
-        )
-    return text + "."
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def new_order(request: HttpRequest) -> HttpResponse:
@@ -244,7 +136,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
     ``step=edit``: back to the form; ``step=place`` (default): place the order."""
     if request.method == "GET":
         instrument = _instrument_or_404(request.GET.get("symbol", ""))
-        context = ticket_context(
+        context = request_ticket_context(
             request,
             instrument=instrument,
             quote=latest_quote(instrument.symbol),
@@ -263,7 +155,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         add_ticket_error(form, error)
     if instrument is not None and form.is_valid():
         if step in ("review", "edit") and not wants_json(request):
-            context = ticket_context(
+            context = request_ticket_context(
                 request,
                 instrument=instrument,
                 quote=latest_quote(instrument.symbol),
@@ -291,7 +183,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
             )
     if wants_json(request):
         return invalid(form, status=status)
-    context = ticket_context(
+    context = request_ticket_context(
         request,
         instrument=instrument,
         quote=latest_quote(instrument.symbol) if instrument else None,

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.models import TradingAccount
+from marketdata.consumers import quote_stream
 from portfolio import analytics
 from portfolio.api.serializers import EquityCurveSerializer
 from portfolio.metric_format import metric_class, metric_label, metric_text
@@ -33,6 +34,7 @@ from portfolio.selectors import (
 )
 from tradeapp.core import clock
 from tradeapp.core.errors import DomainError
+from tradeapp.core.formatting import url_symbol
 
 DASHBOARD_OPEN_ORDERS = 10
 MIN_BAR = Decimal("0.5")  # percent of the allocation bar's length
@@ -45,8 +47,6 @@ def position_rows(
     """The account's open positions valued at the latest quotes (``valued``: already valued by the
     caller), with what the page's JavaScript needs to revalue them on every tick (the quote stream,
     the tick size's decimal places)."""
-    from marketdata.consumers import quote_stream
-
     rows = []
     for row in valued_positions(account) if valued is None else valued:
         tick = row.instrument.tick_size.normalize()
@@ -54,7 +54,7 @@ def position_rows(
             {
                 "row": row,
                 "symbol": row.instrument.symbol,
-                "url_symbol": row.instrument.symbol.replace("/", "-"),
+                "url_symbol": url_symbol(row.instrument.symbol),
                 "stream": quote_stream(row.instrument.symbol),
                 "places": max(2, -tick.as_tuple().exponent),  # type: ignore[operator]
                 "long": row.position.quantity > 0,

@@ -20,12 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import TradingAccount
 from accounts.selectors import account_of, accounts_of, default_account
-from orders.templatetags.trading import money, pnl_class, signed_money
 from strategies import sdk, selectors, services
 from strategies.api.serializers import DeploymentSerializer, StrategyConfigSerializer
 from strategies.forms import ConfigForm, DeployForm, StopForm, plain_value
 from strategies.models import StrategyConfig, StrategyDefinition, StrategyDeployment
 from tradeapp.core.errors import DomainError, NotFound
+from tradeapp.core.formatting import money, pnl_class, signed_money
 from tradeapp.core.pages import invalid_form, safe_next, wants_json
 
 SIGNALS_SHOWN = 50
