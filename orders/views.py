@@ -1,11 +1,11 @@
 """Trading pages: the order ticket (a page of its own, included on the symbol page and in the quick-trade
 dialog), open orders and history with filters and CSV, one order with its audit trail, positions with
 close and exits. Thin: forms check shape, one service call decides, a DomainError becomes a message
-next to its field. What the ticket shows (its estimate, its review line): ``orders.ticket``.
+next to its field.
 
-Every POST works as a plain HTML form (redirect with a message). The same URL answers JSON to
-``fetch`` (``Accept: application/json``): ``{"message", "order"...}`` on success, ``{"message",
-"code", "errors": {field: [..]}}`` with a 4xx otherwise, so the JavaScript shows the same sentences."""
+Every POST answers by the pages' one protocol (``tradeapp.core.pages``): a plain form gets a message
+and a redirect, ``fetch`` gets JSON (``{"message", "order", "url"...}`` on success, the error with its
+4xx otherwise), so the JavaScript shows the same sentences. The ticket's contents: ``orders.ticket``."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -43,44 +42,19 @@ from portfolio.views import position_rows
 from tradeapp.core.errors import DomainError, NotFound
 from tradeapp.core.formatting import price, qty, words
 from tradeapp.core.forms import add_domain_error
-from tradeapp.core.pages import invalid_form, safe_next, wants_json
+from tradeapp.core.pages import done, failed, invalid, safe_next, wants_json
 
 HISTORY_PAGE_SIZE = 50
 CSV_LIMIT = 100_000
+CHECK_THE_ORDER = "Check the order."
 
 
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def invalid(form: Any, status: int = 400, code: str = "invalid") -> JsonResponse:
-    return invalid_form(form, status=status, code=code, default="Check the order.")
-
-
-def done(
-    request: HttpRequest,
-    message: str,
-    *,
-    to: str,
-    order: Order | None = None,
-    status: int = 200,
-    **extra: Any,
-) -> HttpResponse:
-    """The answer to a POST that worked: JSON for fetch, else a message and a redirect."""
-    if wants_json(request):
-        body: dict[str, Any] = {"message": message, **extra}
-        if order is not None:
-            body["order"] = OrderSerializer(order).data
-            body["url"] = reverse("orders:detail", args=[order.pk])
-        return JsonResponse(body, status=status)
-    messages.success(request, message)
-    return redirect(to)
-
-
-def failed(request: HttpRequest, error: DomainError, *, to: str) -> HttpResponse:
-    if wants_json(request):
-        return JsonResponse(error.as_dict(), status=error.status)
-    messages.error(request, error.message)
-    return redirect(to)
+def order_body(order: Order) -> dict[str, Any]:
+    """What a fetch answer carries about the order it placed or changed: the order and its page."""
+    return {"order": OrderSerializer(order).data, "url": reverse("orders:detail", args=[order.pk])}
 
 
 def describe(order: Order) -> str:
@@ -177,12 +151,12 @@ def new_order(request: HttpRequest) -> HttpResponse:
                 request,
                 placed_message(order, created=placement.created),
                 to=safe_next(request, reverse("orders:detail", args=[order.pk])),
-                order=order,
                 status=201 if placement.created else 200,
                 created=placement.created,
+                **order_body(order),
             )
     if wants_json(request):
-        return invalid(form, status=status)
+        return invalid(form, status=status, default=CHECK_THE_ORDER)
     context = request_ticket_context(
         request,
         instrument=instrument,
@@ -270,7 +244,7 @@ def cancel_order(request: HttpRequest, order_id: str) -> HttpResponse:
         raise
     except DomainError as error:
         return failed(request, error, to=back)
-    return done(request, f"Canceled: {describe(order)}.", to=back, order=order)
+    return done(request, f"Canceled: {describe(order)}.", to=back, **order_body(order))
 
 
 @login_required
@@ -313,9 +287,10 @@ def modify_order(request: HttpRequest, order_id: str) -> HttpResponse:
                 status = error.status
             else:
                 target = reverse("orders:detail", args=[new.pk])
-                return done(request, f"Modified: {describe(new)}.", to=safe_next(request, target), order=new)
+                message = f"Modified: {describe(new)}."
+                return done(request, message, to=safe_next(request, target), **order_body(new))
         if wants_json(request):
-            return invalid(form, status=status)
+            return invalid(form, status=status, default=CHECK_THE_ORDER)
     return render(request, "orders/modify.html", {"order": order, "form": form}, status=status)
 
 
@@ -346,7 +321,7 @@ def close_position(request: HttpRequest, symbol: str) -> HttpResponse:
     except DomainError as error:
         return failed(request, error, to=back)
     order = placement.order
-    return done(request, placed_message(order, created=True), to=back, order=order)
+    return done(request, placed_message(order, created=True), to=back, **order_body(order))
 
 
 @login_required
@@ -407,6 +382,6 @@ def position_exits(request: HttpRequest, symbol: str) -> HttpResponse:
                 )
                 return done(request, message, to=safe_next(request, reverse("orders:positions")))
         if wants_json(request):
-            return invalid(form, status=status)
+            return invalid(form, status=status, default=CHECK_THE_ORDER)
     context = {"row": row, "form": form}
     return render(request, "orders/position_exits.html", context, status=status)
