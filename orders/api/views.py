@@ -4,11 +4,9 @@ Another user's account or order: 404."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
@@ -18,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.models import TradingAccount
 from accounts.selectors import account_by_reference
-from orders import selectors, services
+from orders import exports, selectors, services
 from orders.api import serializers as s
 from orders.states import OrderClass, OrderType, Side, TimeInForce
 from tradeapp.core import clock
@@ -84,37 +82,6 @@ class OrderCursor(CursorPagination):
     max_page_size = 500
 
 
-CSV_COLUMNS = [
-    "created_at",
-    "symbol",
-    "side",
-    "type",
-    "order_class",
-    "time_in_force",
-    "quantity",
-    "filled_quantity",
-    "average_fill_price",
-    "limit_price",
-    "stop_price",
-    "status",
-    "reason_code",
-    "source",
-    "client_order_id",
-    "id",
-]
-
-
-def orders_csv(rows: Any) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for order in rows[:10_000]:
-        writer.writerow(s.OrderSerializer(order).data)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    return response
-
-
 class OrderListView(APIView):
     @extend_schema(
         parameters=[ACCOUNT_PARAMETER, s.OrderQuerySerializer],
@@ -122,7 +89,7 @@ class OrderListView(APIView):
         operation_id="orders_list",
         summary="Your orders, newest first (filters; cursor pages; export=csv for a download)",
     )
-    def get(self, request: Request, account_id: str) -> Response | HttpResponse:
+    def get(self, request: Request, account_id: str) -> Response | StreamingHttpResponse:
         account = resolve_account(request, account_id)
         query = validated(s.OrderQuerySerializer, _query(request))
         rows = selectors.orders_of(
@@ -134,7 +101,7 @@ class OrderListView(APIView):
             until=query.get("until"),
         )
         if query.get("export") == "csv":
-            return orders_csv(rows)
+            return exports.csv_response(rows)
         paginator = OrderCursor()
         page = paginator.paginate_queryset(rows, request, view=self)
         return Response(
