@@ -1,5 +1,6 @@
 """Account pages: sign-up, accounts (open, reset, switch), settings (API tokens). Thin: forms check
-shape, services decide, DomainError becomes a form message."""
+shape, services decide, DomainError becomes a form message. POSTs answer by the pages' one protocol
+(``tradeapp.core.pages``): a message and a redirect, or JSON for ``fetch``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -17,6 +17,7 @@ from accounts.forms import ApiTokenForm, PaperAccountForm, ResetAccountForm, Sig
 from accounts.middleware import SESSION_KEY
 from tradeapp.core.errors import DomainError
 from tradeapp.core.forms import add_domain_error
+from tradeapp.core.pages import done, failed, invalid, safe_next, wants_json
 
 
 @require_http_methods(["GET", "POST"])
@@ -31,8 +32,10 @@ def signup(request: HttpRequest) -> HttpResponse:
             add_domain_error(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome! Your paper account has $100,000 of simulated cash.")
-            return redirect("dashboard")
+            message = "Welcome! Your paper account has $100,000 of simulated cash."
+            return done(request, message, to=reverse("dashboard"))
+    if request.method == "POST" and wants_json(request):
+        return invalid(form)
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -47,8 +50,9 @@ def account_list(request: HttpRequest) -> HttpResponse:
             add_domain_error(form, error)
         else:
             request.session[SESSION_KEY] = str(account.pk)
-            messages.success(request, f"Opened paper account “{account.name}”.")
-            return redirect("accounts:list")
+            return done(request, f"Opened paper account “{account.name}”.", to=reverse("accounts:list"))
+    if request.method == "POST" and wants_json(request):
+        return invalid(form)
     context = {
         "accounts": selectors.accounts_of(request.user),
         "form": form,
@@ -63,39 +67,30 @@ def account_switch(request: HttpRequest, account_id: str) -> HttpResponse:
     # the header's <select> posts the chosen account as "account" (its no-JS button too)
     account = selectors.account_of(request.user, request.POST.get("account") or account_id)
     request.session[SESSION_KEY] = str(account.pk)
+    # a switch is navigation, not an action that worked: an info message, and always a page to go to
     messages.info(request, f"Now trading in “{account.name}”.")
-    return redirect(_safe_next(request))
-
-
-def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if allowed else reverse("dashboard")
+    return redirect(safe_next(request, reverse("dashboard")))
 
 
 @login_required
 @require_POST
 def account_reset(request: HttpRequest, account_id: str) -> HttpResponse:
     account = selectors.account_of(request.user, account_id)
+    back = reverse("accounts:list")
     form = ResetAccountForm(request.POST)
     if not form.is_valid():
-        messages.error(
-            request,
-            f"Reset of “{account.name}” refused: "
-            + " ".join(f"{field}: {', '.join(errors)}" for field, errors in form.errors.items()),
+        if wants_json(request):
+            return invalid(form)
+        reasons = " ".join(f"{field}: {', '.join(errors)}" for field, errors in form.errors.items())
+        return failed(
+            request, DomainError("invalid", f"Reset of “{account.name}” refused: {reasons}"), to=back
         )
-        return redirect("accounts:list")
     try:
         account = services.reset_paper_account(owner=request.user, account_id=account.pk, **form.cleaned_data)
     except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request, f"“{account.name}” was reset to {account.starting_cash:,.2f} {account.base_currency}."
-        )
-    return redirect("accounts:list")
+        return failed(request, error, to=back)
+    message = f"“{account.name}” was reset to {account.starting_cash:,.2f} {account.base_currency}."
+    return done(request, message, to=back)
 
 
 @login_required
@@ -121,5 +116,4 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = services.revoke_api_token(owner=request.user, token_id=token_id)
-    messages.success(request, f"Token “{token.name}” revoked.")
-    return redirect("accounts:settings")
+    return done(request, f"Token “{token.name}” revoked.", to=reverse("accounts:settings"))

@@ -1,10 +1,9 @@
 """Backtest pages: the runs, the form, a run's results, two runs compared. Thin: the form checks shape,
 one service call decides; a DomainError becomes a message next to its field.
 
-Every POST works as a plain HTML form (redirect with a message). The same URL answers JSON to
-``fetch`` (``Accept: application/json``): ``{"message", "backtest", "url"}`` on success, ``{"message",
-"code", "errors": {field: [..]}}`` with a 4xx otherwise. What a page shows of a run's results is laid
-out by ``backtests.presentation``."""
+Every POST answers by the pages' one protocol (``tradeapp.core.pages``): a plain form gets a message
+and a redirect, ``fetch`` gets JSON (``{"message", "backtest", "url"}`` on success, the error with its
+4xx otherwise). What a page shows of a run's results is laid out by ``backtests.presentation``."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,7 +33,7 @@ from strategies.sdk import Strategy
 from strategies.selectors import config_of
 from tradeapp.core import clock
 from tradeapp.core.errors import DomainError, NotFound
-from tradeapp.core.pages import invalid_form, safe_next, wants_json
+from tradeapp.core.pages import done, failed, invalid, safe_next, wants_json
 
 LIST_PAGE_SIZE = 25
 TRADES_PAGE_SIZE = 50
@@ -55,9 +54,6 @@ PREFILL_FIELDS = (
     "warmup_bars",
     "kind",
 )
-
-
-# --- helpers ------------------------------------------------------------------------------------------
 
 
 # --- the runs -------------------------------------------------------------------------------------------
@@ -167,14 +163,9 @@ def new_backtest(request: HttpRequest) -> HttpResponse:
         else:
             url = reverse("backtests:detail", args=[row.pk])
             message = f"Backtest queued: {presentation.run_title(row, catalog)}."
-            if wants_json(request):
-                return JsonResponse(
-                    {"message": message, "backtest": BacktestSerializer(row).data, "url": url}, status=201
-                )
-            messages.success(request, message)
-            return redirect(url)
+            return done(request, message, to=url, status=201, backtest=BacktestSerializer(row).data, url=url)
     if wants_json(request):
-        return invalid_form(form, status=status, default="Check the backtest's settings.")
+        return invalid(form, status=status, default="Check the backtest's settings.")
     return render(request, "backtests/new.html", _form_context(form, catalog), status=status)
 
 
@@ -241,15 +232,8 @@ def cancel_backtest(request: HttpRequest, backtest_id: str) -> HttpResponse:
     except NotFound:
         raise
     except DomainError as error:
-        if wants_json(request):
-            return JsonResponse(error.as_dict(), status=error.status)
-        messages.error(request, error.message)
-        return redirect(back)
-    message = "Backtest canceled."
-    if wants_json(request):
-        return JsonResponse({"message": message, "backtest": BacktestSerializer(row).data})
-    messages.success(request, message)
-    return redirect(back)
+        return failed(request, error, to=back)
+    return done(request, "Backtest canceled.", to=back, backtest=BacktestSerializer(row).data)
 
 
 # --- two runs -------------------------------------------------------------------------------------------

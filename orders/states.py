@@ -12,7 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 # the side of an order is the ledger's word for the side of a fill (re-exported here)
-from portfolio.ledger import Side as Side  # noqa: PLC0414 - explicit re-export (mypy strict)
+from portfolio.ledger import Side as Side
 
 
 class OrderType(StrEnum):

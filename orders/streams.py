@@ -6,18 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from orders.models import Fill, Order
+from orders.representations import FillSerializer, OrderSerializer
 from tradeapp.core.realtime import publish_many, user_group
 
 
 def order_payload(order: Order) -> dict[str, object]:
-    from orders.api.serializers import OrderSerializer
-
     return dict(OrderSerializer(order).data)
 
 
 def fill_payload(fill: Fill) -> dict[str, object]:
-    from orders.api.serializers import FillSerializer
-
     return dict(FillSerializer(fill).data)
 
 

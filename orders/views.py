@@ -3,88 +3,53 @@ dialog), open orders and history with filters and CSV, one order with its audit 
 close and exits. Thin: forms check shape, one service call decides, a DomainError becomes a message
 next to its field.
 
-Every POST works as a plain HTML form (redirect with a message). The same URL answers JSON to
-``fetch`` (``Accept: application/json``): ``{"message", "order"...}`` on success, ``{"message",
-"code", "errors": {field: [..]}}`` with a 4xx otherwise, so the JavaScript shows the same sentences."""
+Every POST answers by the pages' one protocol (``tradeapp.core.pages``): a plain form gets a message
+and a redirect, ``fetch`` gets JSON (``{"message", "order", "url"...}`` on success, the error with its
+4xx otherwise), so the JavaScript shows the same sentences. The ticket's contents: ``orders.ticket``."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from marketdata.consumers import quote_stream
 from marketdata.models import Instrument
 from marketdata.quotes import latest_quote
 from marketdata.selectors import instrument_by_symbol
-from orders import selectors, services
-from orders.api.serializers import OrderSerializer
-from orders.api.views import CSV_COLUMNS
+from orders import exports, selectors, services
 from orders.forms import (
-    ORDER_TYPE_CHOICES,
-    TIME_IN_FORCE_CHOICES,
     ModifyOrderForm,
     OrderFilterForm,
     OrderTicketForm,
     PositionExitsForm,
     add_ticket_error,
-    new_client_order_id,
 )
 from orders.models import Order, OrderSource
-from orders.states import OrderStatus, TimeInForce
-from orders.templatetags.trading import price, qty, words
+from orders.representations import OrderSerializer
+from orders.states import OrderStatus
+from orders.ticket import TICKET_ID, request_ticket_context
 from portfolio import selectors as portfolio_selectors, services as portfolio_services
 from portfolio.views import position_rows
 from tradeapp.core.errors import DomainError, NotFound
+from tradeapp.core.formatting import price, qty, words
 from tradeapp.core.forms import add_domain_error
-from tradeapp.core.pages import invalid_form, safe_next, wants_json
+from tradeapp.core.pages import done, failed, invalid, safe_next, wants_json
 
-TICKET_ID = "ticket-%s"
-DIALOG_TICKET_ID = "qt-%s"
 HISTORY_PAGE_SIZE = 50
-CSV_LIMIT = 100_000
+CHECK_THE_ORDER = "Check the order."
 
 
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def invalid(form: Any, status: int = 400, code: str = "invalid") -> JsonResponse:
-    return invalid_form(form, status=status, code=code, default="Check the order.")
-
-
-def done(
-    request: HttpRequest,
-    message: str,
-    *,
-    to: str,
-    order: Order | None = None,
-    status: int = 200,
-    **extra: Any,
-) -> HttpResponse:
-    """The answer to a POST that worked: JSON for fetch, else a message and a redirect."""
-    if wants_json(request):
-        body: dict[str, Any] = {"message": message, **extra}
-        if order is not None:
-            body["order"] = OrderSerializer(order).data
-            body["url"] = reverse("orders:detail", args=[order.pk])
-        return JsonResponse(body, status=status)
-    messages.success(request, message)
-    return redirect(to)
-
-
-def failed(request: HttpRequest, error: DomainError, *, to: str) -> HttpResponse:
-    if wants_json(request):
-        return JsonResponse(error.as_dict(), status=error.status)
-    messages.error(request, error.message)
-    return redirect(to)
+def order_body(order: Order) -> dict[str, Any]:
+    """What a fetch answer carries about the order it placed or changed: the order and its page."""
+    return {"order": OrderSerializer(order).data, "url": reverse("orders:detail", args=[order.pk])}
 
 
 def describe(order: Order) -> str:
@@ -133,109 +98,6 @@ def _order_or_404(request: HttpRequest, order_id: object) -> Order:
 # --- the order ticket ---------------------------------------------------------------------------------
 
 
-def default_time_in_force(instrument: Instrument | None) -> str:
-    """Crypto never closes, so a day order there only lasts to UTC midnight: GTC is the safer default."""
-    if instrument is not None and instrument.asset_class == "crypto":
-        return TimeInForce.GTC.value
-    return TimeInForce.DAY.value
-
-
-def ticket_context(
-    request: HttpRequest,
-    *,
-    instrument: Instrument | None,
-    quote: Any = None,
-    form: OrderTicketForm | None = None,
-    dialog: bool = False,
-    review: bool = False,
-    side: str | None = None,
-) -> dict[str, Any]:
-    """What templates/includes/order_ticket.html needs: the form, the instrument and its quote, the
-    account's buying power and the position held (for the "buying power after" estimate)."""
-    account = request.account  # type: ignore[attr-defined]
-    summary = portfolio_selectors.account_summary(account)
-    held = None
-    if instrument is not None:
-        position = portfolio_selectors.open_positions(account).filter(instrument=instrument).first()
-        held = position.quantity if position else None
-    if form is None:
-        form = OrderTicketForm(
-            auto_id=DIALOG_TICKET_ID if dialog else TICKET_ID,
-            initial={
-                "symbol": instrument.symbol if instrument else "",
-                "client_order_id": new_client_order_id(),
-                "time_in_force": default_time_in_force(instrument),
-                "side": side if side in ("buy", "sell") else "buy",
-            },
-        )
-    if instrument is not None:
-        unit = "units" if instrument.asset_class == "crypto" else "shares"
-        form.fields["quantity"].label = f"Quantity ({unit})"
-    context = {
-        "request": request,
-        "form": form,
-        "instrument": instrument,
-        "quote": quote,
-        "stream": quote_stream(instrument.symbol) if instrument else "",
-        "account": account,
-        "buying_power": summary.buying_power,
-        "position_quantity": held,
-        "dialog": dialog,
-        "review": review,
-        "ticket_id": "qt" if dialog else "ticket",
-        # a re-shown ticket (errors, review, edit) keeps the page the order was started from
-        "next": request.POST.get("next", "") if request.method == "POST" else request.get_full_path(),
-    }
-    if review and form.is_valid():
-        estimate = estimate_order(form.cleaned_data, quote)
-        context["estimate"] = estimate
-        context["review_text"] = review_text(
-            form.cleaned_data, symbol=instrument.symbol if instrument else ""
-        )
-    return context
-
-
-def estimate_order(data: dict[str, Any], quote: Any) -> dict[str, Any]:
-    """The price the order is likely to trade at and its amount (quantity x price), as the risk check
-    estimates it: the limit for limit-type orders, else the side of the book it takes."""
-    book = None
-    if quote is not None:
-        book = quote.ask if data["side"] == "buy" else quote.bid
-    reference = data.get("limit_price") or book
-    if data.get("order_type") == "stop" and data.get("stop_price") is not None:
-        reference = (
-            data["stop_price"]
-            if book is None
-            else (max(book, data["stop_price"]) if data["side"] == "buy" else min(book, data["stop_price"]))
-        )
-    quantity = data.get("quantity")
-    amount = None
-    if data.get("notional") is not None:
-        amount = data["notional"]
-    elif reference is not None and quantity is not None:
-        amount = quantity * reference
-    return {"price": reference, "amount": amount}
-
-
-def review_text(data: dict[str, Any], *, symbol: str) -> str:
-    """The order in one line, as the review step shows it."""
-    size = f"${data['notional']:,.2f} of" if data.get("notional") is not None else qty(data["quantity"])
-    kind = dict(ORDER_TYPE_CHOICES)[data["order_type"]].lower()
-    text = f"{data['side'].capitalize()} {size} {symbol or data['symbol']} · {kind}"
-    if data.get("limit_price") is not None:
-        text += f" · limit {price(data['limit_price'])}"
-    if data.get("stop_price") is not None:
-        text += f" · stop {price(data['stop_price'])}"
-    if data.get("trail") is not None:
-        text += f" · trail {qty(data['trail'])}{'%' if data.get('trail_unit') == 'percent' else ''}"
-    text += f" · {dict(TIME_IN_FORCE_CHOICES)[data['time_in_force']]}"
-    if data.get("bracket"):
-        text += (
-            f" · take-profit {price(data['take_profit_price'])}, stop-loss {price(data['stop_loss_price'])}"
-        )
-    return text + "."
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def new_order(request: HttpRequest) -> HttpResponse:
@@ -243,7 +105,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
     ``step=edit``: back to the form; ``step=place`` (default): place the order."""
     if request.method == "GET":
         instrument = _instrument_or_404(request.GET.get("symbol", ""))
-        context = ticket_context(
+        context = request_ticket_context(
             request,
             instrument=instrument,
             quote=latest_quote(instrument.symbol),
@@ -262,7 +124,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         add_ticket_error(form, error)
     if instrument is not None and form.is_valid():
         if step in ("review", "edit") and not wants_json(request):
-            context = ticket_context(
+            context = request_ticket_context(
                 request,
                 instrument=instrument,
                 quote=latest_quote(instrument.symbol),
@@ -284,13 +146,13 @@ def new_order(request: HttpRequest) -> HttpResponse:
                 request,
                 placed_message(order, created=placement.created),
                 to=safe_next(request, reverse("orders:detail", args=[order.pk])),
-                order=order,
                 status=201 if placement.created else 200,
                 created=placement.created,
+                **order_body(order),
             )
     if wants_json(request):
-        return invalid(form, status=status)
-    context = ticket_context(
+        return invalid(form, status=status, default=CHECK_THE_ORDER)
+    context = request_ticket_context(
         request,
         instrument=instrument,
         quote=latest_quote(instrument.symbol) if instrument else None,
@@ -327,25 +189,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered history as CSV (the API's columns), streamed: a long history never sits in memory."""
+    """The filtered history as CSV (the API's columns and export), streamed in full."""
     account = request.account  # type: ignore[attr-defined]
     filters = OrderFilterForm(request.GET or None)
     query = filters.selector_filters() if filters.is_bound else {}
-    rows = selectors.orders_of(account, **query)[:CSV_LIMIT]
-
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    def lines() -> Iterator[str]:
-        writer = csv.DictWriter(Echo(), fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        yield writer.writeheader()
-        for order in rows.iterator(chunk_size=500):
-            yield writer.writerow(OrderSerializer(order).data)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    return response
+    return exports.csv_response(selectors.orders_of(account, **query))
 
 
 @login_required
@@ -377,7 +225,7 @@ def cancel_order(request: HttpRequest, order_id: str) -> HttpResponse:
         raise
     except DomainError as error:
         return failed(request, error, to=back)
-    return done(request, f"Canceled: {describe(order)}.", to=back, order=order)
+    return done(request, f"Canceled: {describe(order)}.", to=back, **order_body(order))
 
 
 @login_required
@@ -420,9 +268,10 @@ def modify_order(request: HttpRequest, order_id: str) -> HttpResponse:
                 status = error.status
             else:
                 target = reverse("orders:detail", args=[new.pk])
-                return done(request, f"Modified: {describe(new)}.", to=safe_next(request, target), order=new)
+                message = f"Modified: {describe(new)}."
+                return done(request, message, to=safe_next(request, target), **order_body(new))
         if wants_json(request):
-            return invalid(form, status=status)
+            return invalid(form, status=status, default=CHECK_THE_ORDER)
     return render(request, "orders/modify.html", {"order": order, "form": form}, status=status)
 
 
@@ -453,7 +302,7 @@ def close_position(request: HttpRequest, symbol: str) -> HttpResponse:
     except DomainError as error:
         return failed(request, error, to=back)
     order = placement.order
-    return done(request, placed_message(order, created=True), to=back, order=order)
+    return done(request, placed_message(order, created=True), to=back, **order_body(order))
 
 
 @login_required
@@ -514,6 +363,6 @@ def position_exits(request: HttpRequest, symbol: str) -> HttpResponse:
                 )
                 return done(request, message, to=safe_next(request, reverse("orders:positions")))
         if wants_json(request):
-            return invalid(form, status=status)
+            return invalid(form, status=status, default=CHECK_THE_ORDER)
     context = {"row": row, "form": form}
     return render(request, "orders/position_exits.html", context, status=status)

@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from strategies.models import Signal, StrategyDeployment
+from strategies.representations import deployment_payload, signal_payload
 from tradeapp.core.realtime import publish_many, user_group
 
 
 def announce_after_commit(deployment: StrategyDeployment, signals: Sequence[Signal] = ()) -> None:
     """Publish the deployment as this transaction leaves it, and its new signals, once it commits."""
-    from strategies.api.serializers import deployment_payload, signal_payload
-
     stream = user_group(deployment.owner_id)
     events = [(stream, "strategy_deployment", deployment_payload(deployment))]
     events += [(stream, "strategy_signal", signal_payload(signal)) for signal in signals]

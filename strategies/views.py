@@ -1,9 +1,9 @@
 """Strategy pages: the library of strategies, configurations and deployments. Thin: one service call
 decides; a DomainError becomes a message next to its field.
 
-Every POST works as a plain HTML form (redirect with a message). The same URL answers JSON to
-``fetch`` (``Accept: application/json``): ``{"message", "deployment" | "config", "url"}`` on success,
-``{"message", "code", "errors": {field: [..]}}`` with a 4xx otherwise, as the trading pages do."""
+Every POST answers by the pages' one protocol (``tradeapp.core.pages``): a plain form gets a message
+and a redirect, ``fetch`` gets JSON (``{"message", "url", "deployment" | "config"}`` on success, the
+error with its 4xx otherwise), as the trading pages do."""
 
 from __future__ import annotations
 
@@ -11,22 +11,21 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import TradingAccount
-from accounts.selectors import account_of, accounts_of
-from orders.templatetags.trading import money, pnl_class, signed_money
+from accounts.selectors import account_of, accounts_of, default_account
 from strategies import sdk, selectors, services
 from strategies.api.serializers import DeploymentSerializer, StrategyConfigSerializer
 from strategies.forms import ConfigForm, DeployForm, StopForm, plain_value
 from strategies.models import StrategyConfig, StrategyDefinition, StrategyDeployment
 from tradeapp.core.errors import DomainError, NotFound
-from tradeapp.core.pages import invalid_form, safe_next, wants_json
+from tradeapp.core.formatting import money, pnl_class, signed_money
+from tradeapp.core.pages import done, failed, invalid, safe_next, wants_json
 
 SIGNALS_SHOWN = 50
 EVENTS_SHOWN = 30
@@ -36,38 +35,18 @@ LOG_LINES_SHOWN = 20
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def invalid(form: Any, status: int = 400) -> JsonResponse:
-    return invalid_form(form, status=status)
+def deployment_body(deployment: StrategyDeployment) -> dict[str, Any]:
+    """What a fetch answer carries about the deployment it changed: the deployment, the status the
+    page shows and its page."""
+    return {
+        "deployment": DeploymentSerializer(deployment).data,
+        "display_status": selectors.display_status(deployment),
+        "url": reverse("strategies:deployment_detail", args=[deployment.pk]),
+    }
 
 
-def done(
-    request: HttpRequest,
-    message: str,
-    *,
-    to: str,
-    deployment: StrategyDeployment | None = None,
-    config: StrategyConfig | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    """The answer to a POST that worked: JSON for fetch, else a message and a redirect."""
-    if not wants_json(request):
-        messages.success(request, message)
-        return redirect(to)
-    body: dict[str, Any] = {"message": message, "url": to}
-    if deployment is not None:
-        body["deployment"] = DeploymentSerializer(deployment).data
-        body["display_status"] = selectors.display_status(deployment)
-        body["url"] = reverse("strategies:deployment_detail", args=[deployment.pk])
-    if config is not None:
-        body["config"] = StrategyConfigSerializer(config).data
-    return JsonResponse(body, status=status)
-
-
-def failed(request: HttpRequest, error: DomainError, *, to: str) -> HttpResponse:
-    if wants_json(request):
-        return JsonResponse(error.as_dict(), status=error.status)
-    messages.error(request, error.message)
-    return redirect(to)
+def config_body(config: StrategyConfig) -> dict[str, Any]:
+    return {"config": StrategyConfigSerializer(config).data}
 
 
 def error_status(error: DomainError) -> int:
@@ -237,9 +216,10 @@ def config_new(request: HttpRequest) -> HttpResponse:
             status = error_status(error)
         else:
             message = f"Saved {config.name} ({config.definition.name}). Deploy it or backtest it below."
-            return done(request, message, to=_library_url(), config=config, status=201)
+            to = _library_url()
+            return done(request, message, to=to, status=201, url=to, **config_body(config))
     if wants_json(request):
-        return invalid(form, status)
+        return invalid(form, status=status)
     return render(request, "strategies/config_form.html", _config_context(form, definition), status=status)
 
 
@@ -285,9 +265,10 @@ def config_edit(request: HttpRequest, config_id: object) -> HttpResponse:
             form.add_service_error(error)
             status = error_status(error)
         else:
-            return done(request, f"Saved {config.name}.", to=_library_url(), config=config)
+            to = _library_url()
+            return done(request, f"Saved {config.name}.", to=to, url=to, **config_body(config))
     if wants_json(request):
-        return invalid(form, status)
+        return invalid(form, status=status)
     context = _config_context(form, definition, config=config)
     return render(request, "strategies/config_form.html", context, status=status)
 
@@ -298,18 +279,23 @@ def config_delete(request: HttpRequest, config_id: object) -> HttpResponse:
     config = selectors.config_of(request.user, config_id)  # another user's: 404
     services.delete_config(owner=request.user, config_id=config.pk)
     message = f"Deleted {config.name}. Deployments made from it keep running with their own copy."
-    return done(request, message, to=safe_next(request, _library_url()))
+    to = safe_next(request, _library_url())
+    return done(request, message, to=to, url=to)
 
 
 # --- deployments --------------------------------------------------------------------------------------
 
 
 def _default_account(request: HttpRequest, accounts: list[TradingAccount]) -> TradingAccount | None:
-    """The current account when it is a paper one, else the first paper account, else the first."""
+    """The form's first choice: the current account when it is a paper one, else the account
+    ``default`` stands for (the oldest paper one), else the first."""
     current = getattr(request, "account", None)
     if current is not None and current.is_paper:
         return current  # type: ignore[no-any-return]
-    return next((account for account in accounts if account.is_paper), accounts[0] if accounts else None)
+    try:
+        return default_account(request.user)  # type: ignore[arg-type]
+    except NotFound:
+        return accounts[0] if accounts else None
 
 
 @login_required
@@ -344,9 +330,9 @@ def deploy(request: HttpRequest, config_id: object) -> HttpResponse:
                     "It trades from the next closed bar."
                 )
                 to = reverse("strategies:deployment_detail", args=[deployment.pk])
-                return done(request, message, to=to, deployment=deployment, status=201)
+                return done(request, message, to=to, status=201, **deployment_body(deployment))
         if wants_json(request):
-            return invalid(form, status)
+            return invalid(form, status=status)
     context = {"config": config, "summary": parameter_summary(config.parameters), "form": form}
     return render(request, "strategies/deploy.html", context, status=status)
 
@@ -406,7 +392,7 @@ def _switch(
         raise
     except DomainError as error:
         return failed(request, error, to=back)
-    return done(request, message(deployment), to=back, deployment=deployment)
+    return done(request, message(deployment), to=back, **deployment_body(deployment))
 
 
 @login_required
@@ -447,4 +433,4 @@ def deployment_stop(request: HttpRequest, deployment_id: object) -> HttpResponse
         return failed(request, error, to=back)
     closed = " and its positions closed at market" if close_positions else ""
     message = f"Stopped {deployment.name} for good: its open orders were canceled{closed}."
-    return done(request, message, to=back, deployment=deployment)
+    return done(request, message, to=back, **deployment_body(deployment))

@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.access import ACCOUNT_PARAMETER, resolve_account
 from marketdata.api.serializers import utc_text
 from orders import services as order_services
-from orders.api.serializers import OrderSerializer
-from orders.api.views import ACCOUNT_PARAMETER, resolve_account
+from orders.representations import OrderSerializer
 from orders.selectors import fills_of
 from portfolio import selectors
 from portfolio.api import serializers as s

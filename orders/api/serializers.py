@@ -3,25 +3,19 @@ Decimals travel as strings so no client ever parses money into a float."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
-from orders.models import Fill, Order, OrderEvent
+from orders.models import Order, OrderEvent
+from orders.representations import (  # the output shapes, shared with websockets and CSV exports
+    FillSerializer as FillSerializer,
+    OrderSerializer as OrderSerializer,
+    decimal_text as _text,
+    utc as _utc,
+)
 from orders.states import OrderClass, OrderStatus, OrderType, Side, TimeInForce
 from tradeapp.core.api import StrictInputSerializer
-from tradeapp.core.decimals import normalize
-
-
-def _text(value: Decimal | int | None) -> str | None:
-    return None if value is None else str(normalize(Decimal(value)))
-
-
-def _utc(value: Any) -> str | None:
-    from marketdata.api.serializers import utc_text
-
-    return None if value is None else utc_text(value)
 
 
 def _decimal(**kwargs: Any) -> serializers.DecimalField:
@@ -93,123 +87,6 @@ class OrderQuerySerializer(StrictInputSerializer):
                 {"since": ["since must be before until."]}, code="invalid_range"
             )
         return attrs
-
-
-class FillSerializer(serializers.ModelSerializer):
-    symbol = serializers.CharField(source="instrument.symbol")
-    order_id = serializers.UUIDField(source="order.id")
-    quantity = serializers.SerializerMethodField()
-    price = serializers.SerializerMethodField()
-    commission = serializers.SerializerMethodField()
-    realized_pnl = serializers.SerializerMethodField()
-    executed_at = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Fill
-        fields = [
-            "id",
-            "order_id",
-            "symbol",
-            "side",
-            "sequence",
-            "quantity",
-            "price",
-            "commission",
-            "realized_pnl",
-            "executed_at",
-        ]
-
-    def get_quantity(self, fill: Fill) -> str:
-        return _text(fill.quantity)
-
-    def get_price(self, fill: Fill) -> str:
-        return _text(fill.price)
-
-    def get_commission(self, fill: Fill) -> str:
-        return _text(fill.commission)
-
-    def get_realized_pnl(self, fill: Fill) -> str:
-        return _text(fill.realized_pnl)
-
-    def get_executed_at(self, fill: Fill) -> str:
-        return _utc(fill.executed_at)
-
-
-_DECIMALS = [
-    "quantity",
-    "notional",
-    "filled_quantity",
-    "average_fill_price",
-    "limit_price",
-    "stop_price",
-    "trail_amount",
-    "trail_percent",
-    "water_mark",
-    "reserved_cash",
-]
-_TIMES = ["created_at", "updated_at", "closed_at", "expires_at"]
-
-
-class OrderSerializer(serializers.Serializer):
-    """An order as clients see it (decimals as strings, times ISO 8601 UTC)."""
-
-    id = serializers.UUIDField()
-    account_id = serializers.UUIDField()
-    client_order_id = serializers.CharField(allow_null=True)
-    symbol = serializers.CharField(source="instrument.symbol")
-    side = serializers.CharField()
-    type = serializers.CharField(source="order_type")
-    order_class = serializers.CharField()
-    time_in_force = serializers.CharField()
-    status = serializers.CharField()
-    quantity = serializers.CharField()
-    notional = serializers.CharField(allow_null=True)
-    filled_quantity = serializers.CharField()
-    remaining_quantity = serializers.CharField()
-    average_fill_price = serializers.CharField(allow_null=True)
-    limit_price = serializers.CharField(allow_null=True)
-    stop_price = serializers.CharField(allow_null=True)
-    trail_amount = serializers.CharField(allow_null=True, help_text="trailing stop offset in price")
-    trail_percent = serializers.CharField(allow_null=True)
-    water_mark = serializers.CharField(allow_null=True, help_text="trailing stop's best price so far")
-    triggered = serializers.BooleanField()
-    reserved_cash = serializers.CharField()
-    reason_code = serializers.CharField(allow_blank=True)
-    reason_message = serializers.CharField(allow_blank=True)
-    source = serializers.CharField()
-    parent_id = serializers.UUIDField(allow_null=True)
-    leg_role = serializers.CharField(allow_blank=True)
-    replaces_id = serializers.UUIDField(allow_null=True)
-    deployment_id = serializers.UUIDField(allow_null=True, help_text="the strategy deployment that sent it")
-    created_at = serializers.CharField()
-    updated_at = serializers.CharField()
-    closed_at = serializers.CharField(allow_null=True)
-    expires_at = serializers.CharField(allow_null=True)
-
-    def to_representation(self, order: Order) -> dict[str, Any]:
-        data = {
-            "id": str(order.pk),
-            "account_id": str(order.account_id),
-            "client_order_id": order.client_order_id,
-            "symbol": order.instrument.symbol,
-            "side": order.side,
-            "type": order.order_type,
-            "order_class": order.order_class,
-            "time_in_force": order.time_in_force,
-            "status": order.status,
-            "remaining_quantity": _text(order.remaining_quantity),
-            "triggered": order.triggered,
-            "reason_code": order.reason_code,
-            "reason_message": order.reason_message,
-            "source": order.source,
-            "parent_id": str(order.parent_id) if order.parent_id else None,
-            "leg_role": order.leg_role,
-            "replaces_id": str(order.replaces_id) if order.replaces_id else None,
-            "deployment_id": str(order.deployment_id) if order.deployment_id else None,
-        }
-        data.update({name: _text(getattr(order, name)) for name in _DECIMALS})
-        data.update({name: _utc(getattr(order, name)) for name in _TIMES})
-        return data
 
 
 class OrderEventSerializer(serializers.ModelSerializer):

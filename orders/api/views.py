@@ -1,41 +1,25 @@
 """Orders endpoints under /api/v1/accounts/{account_id}/: validate, call one service, render.
-``account_id`` may be ``default`` (your first account). Another user's account or order: 404."""
+``account_id`` may be ``default`` (``accounts.selectors.default_account``: your oldest paper account).
+Another user's account or order: 404."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import TradingAccount
-from accounts.selectors import account_of, accounts_of
-from orders import selectors, services
+from accounts.api.access import ACCOUNT_PARAMETER, resolve_account
+from orders import exports, selectors, services
 from orders.api import serializers as s
 from orders.states import OrderClass, OrderType, Side, TimeInForce
 from tradeapp.core import clock
 from tradeapp.core.api import validated
-from tradeapp.core.errors import NotFound
-
-ACCOUNT_PARAMETER = OpenApiParameter(
-    "account_id", str, OpenApiParameter.PATH, description="an account id of yours, or `default`"
-)
-
-
-def resolve_account(request: Request, account_id: str) -> TradingAccount:
-    if account_id == "default":
-        account = accounts_of(request.user).order_by("created_at").first()
-        if account is None:
-            raise NotFound("You have no trading account.")
-        return account
-    return account_of(request.user, account_id)
 
 
 def _query(request: Request) -> dict[str, Any]:
@@ -85,37 +69,6 @@ class OrderCursor(CursorPagination):
     max_page_size = 500
 
 
-CSV_COLUMNS = [
-    "created_at",
-    "symbol",
-    "side",
-    "type",
-    "order_class",
-    "time_in_force",
-    "quantity",
-    "filled_quantity",
-    "average_fill_price",
-    "limit_price",
-    "stop_price",
-    "status",
-    "reason_code",
-    "source",
-    "client_order_id",
-    "id",
-]
-
-
-def orders_csv(rows: Any) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for order in rows[:10_000]:
-        writer.writerow(s.OrderSerializer(order).data)
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    return response
-
-
 class OrderListView(APIView):
     @extend_schema(
         parameters=[ACCOUNT_PARAMETER, s.OrderQuerySerializer],
@@ -123,7 +76,7 @@ class OrderListView(APIView):
         operation_id="orders_list",
         summary="Your orders, newest first (filters; cursor pages; export=csv for a download)",
     )
-    def get(self, request: Request, account_id: str) -> Response | HttpResponse:
+    def get(self, request: Request, account_id: str) -> Response | StreamingHttpResponse:
         account = resolve_account(request, account_id)
         query = validated(s.OrderQuerySerializer, _query(request))
         rows = selectors.orders_of(
@@ -135,7 +88,7 @@ class OrderListView(APIView):
             until=query.get("until"),
         )
         if query.get("export") == "csv":
-            return orders_csv(rows)
+            return exports.csv_response(rows)
         paginator = OrderCursor()
         page = paginator.paginate_queryset(rows, request, view=self)
         return Response(

@@ -1,97 +1,44 @@
-"""Template helpers of the trading pages: numbers as traders read them (no exponents, thousands
-separators, a sign on P&L), order words, and the order ticket as an inclusion tag so any page (the
-symbol page, the watchlists' quick-trade dialog) can show it without its view knowing about orders."""
+"""Template helpers of the trading pages: the number and word filters (their rules live in
+``tradeapp.core.formatting``, which views use too) and the order ticket as an inclusion tag, so any
+page (the symbol page, the watchlists' quick-trade dialog) can show it without its view knowing about
+orders."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import template
 
-from tradeapp.core.decimals import normalize
+from marketdata.symbols import url_symbol
+from orders.ticket import request_ticket_context
+from tradeapp.core.formatting import (
+    money,
+    pnl_class,
+    price,
+    qty,
+    signed_money,
+    signed_pct,
+    words,
+)
 
 register = template.Library()
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    except ArithmeticError:
-        return None
-
-
-@register.filter
-def qty(value: Any) -> str:
-    """A quantity as typed: ``0.5000000000`` -> ``0.5``, ``100`` -> ``100`` (never ``1E+2``)."""
-    number = _decimal(value)
-    return "" if number is None else f"{normalize(number):f}"
-
-
-@register.filter
-def price(value: Any) -> str:
-    """A price with thousands separators and at least two decimals: ``50010`` -> ``50,010.00``."""
-    number = _decimal(value)
-    if number is None:
-        return "—"
-    places = max(2, -normalize(number).as_tuple().exponent)  # type: ignore[operator]
-    return f"{number:,.{places}f}"
-
-
-@register.filter
-def money(value: Any) -> str:
-    number = _decimal(value)
-    return "—" if number is None else f"{number:,.2f}"
-
-
-@register.filter
-def signed_money(value: Any) -> str:
-    number = _decimal(value)
-    if number is None:
-        return "—"
-    return f"+{number:,.2f}" if number > 0 else f"{number:,.2f}"
-
-
-@register.filter
-def signed_pct(value: Any) -> str:
-    number = _decimal(value)
-    if number is None:
-        return "—"
-    return f"+{number:.2f}%" if number > 0 else f"{number:.2f}%"
-
-
-@register.filter
-def pnl_class(value: Any) -> str:
-    number = _decimal(value)
-    if number is None or number == 0:
-        return ""
-    return "pos" if number > 0 else "neg"
-
-
-@register.filter
-def words(value: Any) -> str:
-    """``stop_limit`` -> ``stop limit``."""
-    return str(value or "").replace("_", " ")
-
-
-@register.filter
-def url_symbol(symbol: Any) -> str:
-    return str(symbol).replace("/", "-")
+register.filter("qty", qty)
+register.filter("price", price)
+register.filter("money", money)
+register.filter("signed_money", signed_money)
+register.filter("signed_pct", signed_pct)
+register.filter("pnl_class", pnl_class)
+register.filter("words", words)
+register.filter("url_symbol", lambda symbol: url_symbol(str(symbol)))
 
 
 @register.inclusion_tag("includes/order_ticket.html", takes_context=True)
 def order_ticket(context: template.Context, instrument: Any = None, quote: Any = None) -> dict[str, Any]:
     """The order ticket for ``instrument`` (the symbol page)."""
-    from orders.views import ticket_context
-
-    return ticket_context(context["request"], instrument=instrument, quote=quote)
+    return request_ticket_context(context["request"], instrument=instrument, quote=quote)
 
 
 @register.inclusion_tag("includes/trade_dialog.html", takes_context=True)
 def trade_dialog(context: template.Context) -> dict[str, Any]:
     """The quick-trade <dialog>: the same ticket, its symbol filled in by order-ticket.js."""
-    from orders.views import ticket_context
-
-    return ticket_context(context["request"], instrument=None, quote=None, dialog=True)
+    return request_ticket_context(context["request"], instrument=None, quote=None, dialog=True)

@@ -93,7 +93,7 @@ def test_list_filters_cursor_pages_and_csv(token_client, market, account):
     assert len(rest["results"]) == 1
     assert {o["side"] for o in page["results"] + rest["results"]} == {"buy"}
     assert csv["Content-Type"].startswith("text/csv")
-    assert csv.content.decode().count("\n") == 5  # header + 4 orders
+    assert csv.getvalue().decode().count("\n") == 5  # header + 4 orders
 
 
 def test_cancel_modify_and_cancel_all(token_client, market):

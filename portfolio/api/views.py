@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.api.views import ACCOUNT_PARAMETER, resolve_account
+from accounts.api.access import ACCOUNT_PARAMETER, resolve_account
 from portfolio import selectors, services
 from portfolio.api import serializers as s
 from tradeapp.core.api import validated

@@ -6,60 +6,29 @@
      stitched out-of-sample curve;
    - #compare-data (the compare page): both runs' equity as return since their start.
 
-   Curve times are UNIX seconds of bar open times (UTC, as the chart shows them). Colours come from the
-   page's CSS variables and follow the theme (tradeapp:theme). */
+   Curve times are UNIX seconds of bar open times (UTC, as the chart shows them). Colours and shared
+   options: chart-theme.js (they follow the theme, tradeapp:theme). */
 (function () {
   "use strict";
 
   var LWC = window.LightweightCharts;
   var tradeapp = window.tradeapp;
-  if (!LWC) return;
+  var theme = tradeapp && tradeapp.chartTheme;
+  if (!LWC || !theme) return;
 
   var MAX_PAGES = 5;
   var PAGE_LIMIT = 10000;
   var charts = []; // {chart, restyle(colors)}
 
-  /* --- colours, options ------------------------------------------------------------------------ */
-  function css(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function palette() {
-    return {
-      bg: css("--surface", "#ffffff"),
-      text: css("--muted", "#545e6a"),
-      grid: css("--surface-3", "#e9edf2"),
-      border: css("--border", "#d6dce3"),
-      accent: css("--accent", "#1c58cc"),
-      second: css("--chart-ema", "#b5650d"),
-      up: css("--pos", "#087338"),
-      down: css("--neg", "#bd2318"),
-    };
-  }
-
-  function alpha(color, amount) {
-    var match = /^#([0-9a-f]{6})$/i.exec(color);
-    if (!match) return color;
-    var n = parseInt(match[1], 16);
-    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + amount + ")";
-  }
+  /* --- colours, options (chart-theme.js) ---------------------------------------------------------- */
+  var palette = theme.palette;
+  var alpha = theme.alpha;
 
   function chartOptions(colors, intraday) {
-    return {
-      autoSize: true,
-      layout: {
-        background: { type: "solid", color: colors.bg },
-        textColor: colors.text,
-        attributionLogo: true,
-        fontFamily: css("--font", "system-ui, sans-serif"),
-        panes: { separatorColor: colors.border },
-      },
-      grid: { vertLines: { color: colors.grid }, horzLines: { color: colors.grid } },
-      rightPriceScale: { borderColor: colors.border },
-      timeScale: { borderColor: colors.border, timeVisible: !!intraday, secondsVisible: false },
-      crosshair: { mode: LWC.CrosshairMode ? LWC.CrosshairMode.Normal : 0 },
-    };
+    return theme.chartOptions(colors, {
+      layout: { panes: { separatorColor: colors.border } },
+      timeScale: { timeVisible: !!intraday },
+    });
   }
 
   function percentFormat(places) {
@@ -169,7 +138,7 @@
     var hold = null;
     if (options.hold) {
       hold = chart.addSeries(LWC.LineSeries, {
-        color: colors.second,
+        color: colors.ema,
         lineWidth: 1,
         lineStyle: 2,
         priceLineVisible: false,
@@ -206,7 +175,7 @@
     register(chart, function (colors) {
       chart.applyOptions(chartOptions(colors, options.intraday));
       equity.applyOptions({ color: colors.accent });
-      if (hold) hold.applyOptions({ color: colors.second });
+      if (hold) hold.applyOptions({ color: colors.ema });
       drawdown.applyOptions({
         bottomLineColor: colors.down,
         bottomFillColor1: alpha(colors.down, 0.15),
@@ -361,7 +330,7 @@
     var series = [];
     [
       ["a", "accent"],
-      ["b", "second"],
+      ["b", "ema"],
     ].forEach(function (pair) {
       var run = data[pair[0]];
       if (!run || !run.curve) return;

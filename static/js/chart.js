@@ -1,15 +1,16 @@
 /* The symbol page: candlesticks + volume (lightweight-charts v5), a timeframe switch, SMA/EMA/Bollinger
    overlays, an RSI or MACD pane below (time-synced), and live updates of the last candle from the
    symbol's quote stream. Data: /api/v1/bars (following `next` cursors up to a cap), /api/v1/indicators,
-   /api/v1/quotes after a resync. Colours come from the page's CSS variables and follow the theme. */
+   /api/v1/quotes after a resync. Colours and shared options: chart-theme.js (they follow the theme). */
 (function () {
   "use strict";
 
   var LWC = window.LightweightCharts;
   var tradeapp = window.tradeapp;
+  var theme = tradeapp && tradeapp.chartTheme;
   var mainEl = document.getElementById("price-chart");
   var paneEl = document.getElementById("pane-chart");
-  if (!LWC || !mainEl || !paneEl) return;
+  if (!LWC || !theme || !mainEl || !paneEl) return;
 
   var SYMBOL = mainEl.getAttribute("data-symbol"); // URL spelling, e.g. BTC-USD
   var STREAM = mainEl.getAttribute("data-stream");
@@ -19,7 +20,6 @@
   var PAGE_LIMIT = 10000;
   var STEP = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
   var WINDOW_DAYS = { "1m": 2, "5m": 7, "15m": 14, "1h": 90, "1d": 730 };
-  var OVERLAY_COLORS = { sma: "--chart-sma", ema: "--chart-ema", bb: "--chart-bb" };
 
   var state = {
     timeframe: "5m",
@@ -34,41 +34,9 @@
   var paneLabel = document.getElementById("pane-label");
   var quoteBox = document.getElementById("quote-box");
 
-  /* --- colours and charts ------------------------------------------------------------------- */
-  function css(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function palette() {
-    return {
-      bg: css("--surface", "#ffffff"),
-      text: css("--muted", "#545e6a"),
-      grid: css("--surface-3", "#e9edf2"),
-      border: css("--border", "#d6dce3"),
-      up: css("--pos", "#087338"),
-      down: css("--neg", "#bd2318"),
-      sma: css("--chart-sma", "#1c58cc"),
-      ema: css("--chart-ema", "#b5650d"),
-      bb: css("--chart-bb", "#7c4dbd"),
-    };
-  }
-
-  function chartOptions(colors) {
-    return {
-      autoSize: true,
-      layout: {
-        background: { type: "solid", color: colors.bg },
-        textColor: colors.text,
-        attributionLogo: true,
-        fontFamily: css("--font", "system-ui, sans-serif"),
-      },
-      grid: { vertLines: { color: colors.grid }, horzLines: { color: colors.grid } },
-      rightPriceScale: { borderColor: colors.border },
-      timeScale: { borderColor: colors.border, timeVisible: true, secondsVisible: false },
-      crosshair: { mode: LWC.CrosshairMode ? LWC.CrosshairMode.Normal : 0 },
-    };
-  }
+  /* --- colours and charts (chart-theme.js) ------------------------------------------------------ */
+  var palette = theme.palette;
+  var chartOptions = theme.chartOptions;
 
   var colors = palette();
   var priceFormat = { type: "price", precision: PRECISION, minMove: TICK };
@@ -138,14 +106,7 @@
 
   function volumeColor(bar) {
     var color = bar.close >= bar.open ? colors.up : colors.down;
-    return hexAlpha(color, 0.45);
-  }
-
-  function hexAlpha(color, alpha) {
-    var match = /^#([0-9a-f]{6})$/i.exec(color);
-    if (!match) return color;
-    var n = parseInt(match[1], 16);
-    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + alpha + ")";
+    return theme.alpha(color, 0.45);
   }
 
   /* --- loading ------------------------------------------------------------------------------ */
@@ -303,7 +264,7 @@
           times.map(function (time, index) {
             var value = values.histogram[index];
             if (value === null) return { time: time };
-            return { time: time, value: value, color: hexAlpha(value >= 0 ? colors.up : colors.down, 0.6) };
+            return { time: time, value: value, color: theme.alpha(value >= 0 ? colors.up : colors.down, 0.6) };
           })
         );
         var macdLine = line(pane, colors.sma);

@@ -10,9 +10,10 @@
 
   var LWC = window.LightweightCharts;
   var tradeapp = window.tradeapp;
+  var theme = tradeapp && tradeapp.chartTheme;
   var box = document.getElementById("equity-chart");
   var dataEl = document.getElementById("equity-data");
-  if (!LWC || !box || !dataEl) return;
+  if (!LWC || !theme || !box || !dataEl) return;
 
   var URL_BASE = box.getAttribute("data-url");
   var TICK_EVERY_MS = 1000;
@@ -24,56 +25,15 @@
   var state = { range: box.getAttribute("data-range"), curve: null, points: [], loadId: 0 };
   var lastTick = 0;
 
-  /* --- colours ------------------------------------------------------------------------------ */
-  function css(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function alpha(color, amount) {
-    var match = /^#([0-9a-f]{6})$/i.exec(color);
-    if (!match) return color;
-    var n = parseInt(match[1], 16);
-    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + amount + ")";
-  }
-
-  function palette() {
-    return {
-      bg: css("--surface", "#ffffff"),
-      text: css("--muted", "#545e6a"),
-      grid: css("--surface-3", "#e9edf2"),
-      border: css("--border", "#d6dce3"),
-      up: css("--pos", "#087338"),
-      down: css("--neg", "#bd2318"),
-    };
-  }
+  /* --- colours (chart-theme.js) ------------------------------------------------------------------ */
+  var palette = theme.palette;
+  var seriesColors = theme.baselineColors;
 
   function chartOptions(colors) {
-    return {
-      autoSize: true,
-      layout: {
-        background: { type: "solid", color: colors.bg },
-        textColor: colors.text,
-        attributionLogo: true,
-        fontFamily: css("--font", "system-ui, sans-serif"),
-      },
-      grid: { vertLines: { color: colors.grid }, horzLines: { color: colors.grid } },
-      rightPriceScale: { borderColor: colors.border, scaleMargins: { top: 0.12, bottom: 0.08 } },
-      timeScale: { borderColor: colors.border, timeVisible: true, secondsVisible: false },
-      crosshair: { mode: LWC.CrosshairMode ? LWC.CrosshairMode.Normal : 0 },
+    return theme.chartOptions(colors, {
+      rightPriceScale: { scaleMargins: { top: 0.12, bottom: 0.08 } },
       handleScroll: { vertTouchDrag: false },
-    };
-  }
-
-  function seriesColors(colors) {
-    return {
-      topLineColor: colors.up,
-      topFillColor1: alpha(colors.up, 0.28),
-      topFillColor2: alpha(colors.up, 0.04),
-      bottomLineColor: colors.down,
-      bottomFillColor1: alpha(colors.down, 0.04),
-      bottomFillColor2: alpha(colors.down, 0.28),
-    };
+    });
   }
 
   var colors = palette();

@@ -12,7 +12,7 @@
    - a[data-stop] opens the stop dialog (close positions or not); without JavaScript it leads to the
      deployment page's stop form;
    - the deployment page's P&L curve (lightweight-charts, data from the #pnl-curve json_script, drawn
-     again when its section is re-rendered), coloured by the theme's variables.
+     again when its section is re-rendered), coloured by the theme (chart-theme.js).
    The configuration form's strategy switch needs nothing here: htmx swaps the parameter fields. */
 (function () {
   "use strict";
@@ -148,49 +148,19 @@
   var chart = null;
   var series = null;
 
-  function css(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function alpha(color, amount) {
-    var match = /^#([0-9a-f]{6})$/i.exec(color);
-    if (!match) return color;
-    var n = parseInt(match[1], 16);
-    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + amount + ")";
-  }
-
   function chartOptions() {
-    var grid = css("--surface-3", "#e9edf2");
-    var border = css("--border", "#d6dce3");
-    return {
-      autoSize: true,
-      layout: {
-        background: { type: "solid", color: css("--surface", "#ffffff") },
-        textColor: css("--muted", "#545e6a"),
-        attributionLogo: true,
-        fontFamily: css("--font", "system-ui, sans-serif"),
-      },
-      grid: { vertLines: { color: grid }, horzLines: { color: grid } },
-      rightPriceScale: { borderColor: border },
-      timeScale: { borderColor: border, timeVisible: true, secondsVisible: false },
-    };
+    return tradeapp.chartTheme.chartOptions(tradeapp.chartTheme.palette());
   }
 
   function seriesOptions() {
-    var up = css("--pos", "#087338");
-    var down = css("--neg", "#bd2318");
-    return {
-      baseValue: { type: "price", price: 0 },
-      topLineColor: up,
-      topFillColor1: alpha(up, 0.28),
-      topFillColor2: alpha(up, 0.04),
-      bottomLineColor: down,
-      bottomFillColor1: alpha(down, 0.04),
-      bottomFillColor2: alpha(down, 0.28),
-      lineWidth: 2,
-      priceFormat: { type: "price", precision: 2, minMove: 0.01 },
-    };
+    return Object.assign(
+      {
+        baseValue: { type: "price", price: 0 },
+        lineWidth: 2,
+        priceFormat: { type: "price", precision: 2, minMove: 0.01 },
+      },
+      tradeapp.chartTheme.baselineColors(tradeapp.chartTheme.palette())
+    );
   }
 
   /* bars are labelled in UTC; intraday curves show the viewer's clock, as the symbol chart does */
@@ -210,7 +180,7 @@
   }
 
   function drawCurve() {
-    if (!LWC || !chartEl) return;
+    if (!LWC || !tradeapp.chartTheme || !chartEl) return;
     var points = curveData();
     var empty = document.getElementById("pnl-chart-empty");
     if (empty) empty.hidden = points.length > 0;

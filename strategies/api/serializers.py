@@ -3,10 +3,8 @@ Decimals travel as strings, times as ISO 8601 UTC."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,46 +15,22 @@ from strategies.models import (
     MAX_DEPLOYMENT_SYMBOLS,
     DeploymentEvent,
     DeploymentStatus,
-    Signal,
     SignalDirection,
     StrategyConfig,
     StrategyDeployment,
 )
+from strategies.representations import (  # the output shapes, shared with websocket events
+    DecimalText as DecimalText,
+    DeploymentSerializer as DeploymentSerializer,
+    ParametersField as ParametersField,
+    SignalSerializer as SignalSerializer,
+    UtcTime as UtcTime,
+    deployment_payload as deployment_payload,
+    signal_payload as signal_payload,
+)
 from tradeapp.core.api import StrictInputSerializer
-from tradeapp.core.decimals import normalize
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(normalize(Decimal(value)))
-
-
-def _utc(value: Any) -> str | None:
-    from marketdata.api.serializers import utc_text
-
-    return None if value is None else utc_text(value)
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class DecimalText(serializers.Field):
-    """A Decimal as a plain string (no exponent, trailing zeros dropped); read-only."""
-
-    def to_representation(self, value: Decimal) -> str | None:
-        return _text(value)
-
-
-class UtcTime(serializers.DateTimeField):
-    def to_representation(self, value: Any) -> str | None:
-        return _utc(value)
-
 
 # --- configurations ------------------------------------------------------------------------------------
-
-
-class ParametersField(serializers.DictField):
-    """Strategy parameters by name (values as the strategy's schema describes them)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(child=serializers.JSONField(), **kwargs)
 
 
 class StrategyConfigSerializer(serializers.ModelSerializer):
@@ -129,73 +103,6 @@ class DeploymentStopSerializer(StrictInputSerializer):
 
 class DeploymentQuerySerializer(StrictInputSerializer):
     status = serializers.ChoiceField(choices=DeploymentStatus.values, required=False)
-
-
-class DeploymentSerializer(serializers.ModelSerializer):
-    strategy = serializers.CharField(source="definition.key")
-    strategy_name = serializers.CharField(source="definition.name")
-    config_id = serializers.UUIDField(allow_null=True)
-    account_id = serializers.UUIDField()
-    parameters = ParametersField()
-    symbols = serializers.ListField(child=serializers.CharField())
-    last_bar_times = serializers.DictField(
-        child=serializers.CharField(), help_text="symbol -> open time of the last bar processed"
-    )
-    history_start = UtcTime()
-    created_at = UtcTime()
-    started_at = UtcTime()
-    paused_at = UtcTime(allow_null=True)
-    stopped_at = UtcTime(allow_null=True)
-    last_tick_at = UtcTime(allow_null=True)
-    last_error_at = UtcTime(allow_null=True)
-
-    class Meta:
-        model = StrategyDeployment
-        fields = [
-            "id",
-            "name",
-            "strategy",
-            "strategy_name",
-            "config_id",
-            "parameters",
-            "account_id",
-            "symbols",
-            "timeframe",
-            "status",
-            "warmup_bars",
-            "history_start",
-            "last_bar_times",
-            "created_at",
-            "started_at",
-            "paused_at",
-            "stopped_at",
-            "last_tick_at",
-            "last_error",
-            "last_error_at",
-        ]
-
-
-class SignalSerializer(serializers.ModelSerializer):
-    deployment_id = serializers.UUIDField()
-    bar_time = UtcTime()
-    stop_loss = DecimalText(allow_null=True)
-    take_profit = DecimalText(allow_null=True)
-    created_at = UtcTime()
-
-    class Meta:
-        model = Signal
-        fields = [
-            "id",
-            "deployment_id",
-            "symbol",
-            "bar_time",
-            "direction",
-            "confidence",
-            "stop_loss",
-            "take_profit",
-            "note",
-            "created_at",
-        ]
 
 
 class SignalQuerySerializer(StrictInputSerializer):
@@ -292,12 +199,3 @@ class DeploymentDetailSerializer(DeploymentSerializer):
     )
     def get_log(self, deployment: StrategyDeployment) -> list[list[str]]:
         return list((deployment.state or {}).get("log", []))[-50:]
-
-
-def deployment_payload(deployment: StrategyDeployment) -> dict[str, Any]:
-    """The websocket form of a deployment (without the computed performance)."""
-    return dict(DeploymentSerializer(deployment).data)
-
-
-def signal_payload(signal: Signal) -> dict[str, Any]:
-    return dict(SignalSerializer(signal).data)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import TradingAccount
-from accounts.selectors import account_of, accounts_of
+from accounts.selectors import account_by_reference
 from strategies import selectors, services
 from strategies.api import serializers as s
 from tradeapp.core.api import validated
@@ -28,15 +28,11 @@ TAG = "strategies"
 
 
 def _account(request: Request, account_id: str) -> TradingAccount:
-    if account_id == "default":
-        account = accounts_of(request.user).filter(kind="paper").order_by("created_at").first()
-        if account is None:
-            raise NotFound("You have no paper account.", "account_id")
-        return account
+    """The deployment's account: an id of the caller's or ``default`` (their oldest paper account)."""
     try:
-        return account_of(request.user, account_id)
+        return account_by_reference(request.user, account_id)
     except NotFound as error:
-        raise NotFound("No such account.", "account_id") from error
+        raise NotFound(error.message, "account_id") from error
 
 
 def _query(request: Request) -> dict[str, Any]:
