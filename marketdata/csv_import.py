@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from marketdata.domain import Bar, Timeframe
+from marketdata.services import upsert_bars
 from tradeapp.core.decimals import PRICE_DIGITS, PRICE_PLACES, QUANTITY_DIGITS, QUANTITY_PLACES
 from tradeapp.core.errors import DomainError
 
@@ -228,8 +229,6 @@ def _parse_row(
 def import_bar_csv(*, instrument: Instrument, timeframe: Timeframe | str, data: bytes) -> CsvImportReport:
     """Parse ``data`` and upsert its sound bars for ``instrument`` in one transaction. Raises
     MalformedCsv (nothing written) when the file as a whole is unreadable."""
-    from marketdata.services import upsert_bars
-
     frame = Timeframe.parse(timeframe)
     parsed = parse_bar_csv(decode_csv(data), symbol=instrument.symbol, timeframe=frame)
     upserted = upsert_bars(instrument=instrument, bars=parsed.bars)

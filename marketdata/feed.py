@@ -53,6 +53,7 @@ from marketdata.quotes import quote_payload, store_quotes
 from marketdata.selectors import bars_page
 from marketdata.services import upsert_bars
 from marketdata.streams import bar_stream, quote_stream
+from marketdata.tasks import bar_closed
 from tradeapp.core import clock as core_clock
 
 logger = logging.getLogger(__name__)
@@ -323,8 +324,6 @@ class _BarWriter:
             )
 
     def _enqueue(self, events: list[BarClosed]) -> None:
-        from marketdata.tasks import bar_closed
-
         try:
             for event in events:
                 bar_closed.delay(

@@ -33,6 +33,7 @@ from marketdata.aggregate import daily_label_for
 from marketdata.domain import AssetClass, Bar, InstrumentSpec, Timeframe, ensure_utc
 from marketdata.models import Bar as BarRow, Instrument
 from marketdata.providers.base import MarketDataProvider, ProviderError, UnknownSymbol
+from marketdata.providers.simulator import SimulatorProvider
 from marketdata.services import RejectedRow, UpsertReport, sync_instruments, upsert_bars
 from tradeapp.core import clock
 
@@ -54,8 +55,6 @@ ProviderFactory = Callable[[], MarketDataProvider]
 
 
 def _simulator() -> MarketDataProvider:
-    from marketdata.providers.simulator import SimulatorProvider
-
     return SimulatorProvider(
         seed=settings.SIMULATOR_SEED, quotes_per_second=settings.SIMULATOR_QUOTES_PER_SECOND
     )

@@ -40,6 +40,7 @@ from strategies.models import (
     StrategyDefinition,
     StrategyDeployment,
 )
+from strategies.streams import announce_after_commit
 from tradeapp.core import clock
 from tradeapp.core.errors import Conflict, DomainError, NotFound
 
@@ -248,8 +249,6 @@ def _transition(deployment: StrategyDeployment, action: str, *, now: datetime, m
 
 
 def _announce(deployment: StrategyDeployment, signals: list[Signal] | None = None) -> None:
-    from strategies.streams import announce_after_commit
-
     announce_after_commit(deployment, signals or [])
 
 

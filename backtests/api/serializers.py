@@ -16,7 +16,8 @@ from backtests.models import (
     CommissionModel,
     SlippageModel,
 )
-from backtests.services import MAX_WARMUP_BARS
+from backtests.services import MAX_WARMUP_BARS, headline
+from marketdata.api.serializers import utc_text
 from marketdata.domain import Timeframe
 from tradeapp.core.api import StrictInputSerializer
 from tradeapp.core.decimals import normalize
@@ -27,8 +28,6 @@ def _text(value: Decimal | None) -> str | None:
 
 
 def _utc(value: Any) -> str | None:
-    from marketdata.api.serializers import utc_text
-
     return None if value is None else utc_text(value)
 
 
@@ -172,8 +171,6 @@ class BacktestListItemSerializer(BacktestSerializer):
     )
 
     def to_representation(self, row: Backtest) -> dict[str, Any]:
-        from backtests.services import headline
-
         data = super().to_representation(row)
         data["metrics"] = headline(getattr(row, "metrics", None))
         return data

@@ -14,6 +14,7 @@ from orders.representations import (  # the output shapes, shared with websocket
     decimal_text as _text,
     utc as _utc,
 )
+from orders.services import risk_limits, trading_controls
 from orders.states import OrderClass, OrderStatus, OrderType, Side, TimeInForce
 from tradeapp.core.api import StrictInputSerializer
 
@@ -181,8 +182,6 @@ class RiskSettingsSerializer(serializers.Serializer):
     kill_switch = serializers.BooleanField()
 
     def to_representation(self, row: Any) -> dict[str, Any]:
-        from orders.services import risk_limits, trading_controls
-
         controls = trading_controls()
         limits = risk_limits(row)
         return {

@@ -28,6 +28,7 @@ from strategies.representations import (  # the output shapes, shared with webso
     deployment_payload as deployment_payload,
     signal_payload as signal_payload,
 )
+from strategies.selectors import deployment_performance, recent_events
 from tradeapp.core.api import StrictInputSerializer
 
 # --- configurations ------------------------------------------------------------------------------------
@@ -176,8 +177,6 @@ class DeploymentDetailSerializer(DeploymentSerializer):
 
     @extend_schema_field(PerformanceSerializer)
     def get_performance(self, deployment: StrategyDeployment) -> dict[str, Any]:
-        from strategies.selectors import deployment_performance
-
         return dict(PerformanceSerializer(deployment_performance(deployment)).data)
 
     @extend_schema_field(SignalSerializer(many=True))
@@ -187,8 +186,6 @@ class DeploymentDetailSerializer(DeploymentSerializer):
 
     @extend_schema_field(DeploymentEventSerializer(many=True))
     def get_recent_events(self, deployment: StrategyDeployment) -> list[dict[str, Any]]:
-        from strategies.selectors import recent_events
-
         return list(DeploymentEventSerializer(recent_events(deployment), many=True).data)
 
     @extend_schema_field(

@@ -16,10 +16,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from marketdata import ingest
 from marketdata.feed import run_feed
 from marketdata.providers.base import UnknownSymbol
+from marketdata.tasks import backfill
 from tradeapp.core import clock
 
 BACKFILL_TASK_EXPIRES_SECONDS = 3600  # a feed restarted many times without a worker leaves no pile-up
@@ -61,8 +63,6 @@ class Command(BaseCommand):
                 target=_backfill_in_background, args=(symbols, started), name="feed-backfill", daemon=True
             ).start()
         elif options["backfill"] == "enqueue":
-            from marketdata.tasks import backfill
-
             for symbol in symbols:
                 backfill.apply_async(
                     kwargs={"symbols": [symbol], "now": started.isoformat()},
@@ -83,8 +83,6 @@ class Command(BaseCommand):
 
 
 def _backfill_in_background(symbols: list[str], until: datetime) -> None:
-    from django.db import connections
-
     try:
         ingest.backfill(symbols=symbols, now=until)  # its own provider: the stream keeps the feed's
     finally:
