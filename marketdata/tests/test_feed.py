@@ -123,7 +123,10 @@ async def test_feed_stores_quotes_publishes_them_in_order_and_closes_bars(
     for symbol in SYMBOLS:
         assert await sync_to_async(latest_quote)(symbol) == provider.quote_at(symbol, last_tick)
     # quote messages: every one published arrived; per stream, seq without gaps and quotes in time order
-    assert len(messages) == report.published > 100
+    # a batch sends only each symbol's newest quote, so how many messages go out depends on how fast
+    # this machine drains the batches (about 300 quotes: fewer messages under load); what must hold
+    # is that every one published arrived, in order, and that the last quote was among them
+    assert len(messages) == report.published >= 10 * len(SYMBOLS)
     for symbol in SYMBOLS:
         mine = [m for m in messages if m["stream"] == quote_stream(symbol)]
         assert {m["event"] for m in mine} == {"quote"}
