@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 SYMBOLS = ("BTC/USD", "ETH/USD")
 # enough for a few orders at ~100, so buying power runs out and rejections are part of the walk
-STARTING_CASH = Decimal("600.00")
+STARTING_CASH = Decimal("1000.00")
 STEP = Decimal("0.50")  # price moves and order prices sit on a half-dollar grid (a multiple of the tick)
 SPREAD = Decimal("0.10")
 QUANTITIES = [Decimal(q) for q in ("0.5", "1", "1.5", "2", "3")]
@@ -56,6 +56,29 @@ SIZES = [Decimal(s) for s in ("0.5", "1", "1000")]
 RESTING = [OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED]
 
 _ExecutionConfig = matching.ExecutionConfig
+
+
+# the arguments of one order request (the walk's ``place`` rule and its opening orders)
+ORDER = {
+    "symbol": st.sampled_from(SYMBOLS),
+    "side": st.sampled_from(list(Side)),
+    "order_type": st.sampled_from([OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT]),
+    "time_in_force": st.sampled_from(list(TimeInForce)),
+    "quantity": st.sampled_from(QUANTITIES),
+    "away": st.integers(-2, 6),
+    "limit_beyond_stop": st.integers(-1, 2),
+    "with_client_order_id": st.booleans(),
+}
+# orders that rest when placed: the walk's opening book, for the rules that modify, cancel or fill
+RESTING_ORDERS = st.fixed_dictionaries(
+    {
+        **ORDER,
+        "order_type": st.sampled_from([OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT]),
+        "time_in_force": st.sampled_from([TimeInForce.DAY, TimeInForce.GTC]),
+        "away": st.integers(1, 6),
+        "limit_beyond_stop": st.integers(0, 2),
+    }
+)
 
 
 class WorkerLost(Exception):
@@ -163,12 +186,29 @@ class OrderLifecycle(RuleBasedStateMachine):
         partial=st.booleans(),
         bids=st.tuples(*(st.integers(190, 210) for _ in SYMBOLS)),
         size=st.sampled_from(SIZES),
+        held=st.sampled_from(QUANTITIES),
+        orders=st.lists(RESTING_ORDERS, min_size=1, max_size=4),
     )
-    def open_account(self, partial: bool, bids: tuple[int, ...], size: Decimal) -> None:
+    def open_account(
+        self, partial: bool, bids: tuple[int, ...], size: Decimal, held: Decimal, orders: list[dict]
+    ) -> None:
+        """A funded account holding some of each symbol (so sells are possible) and a few orders.
+        (Hypothesis switches rules off at random per walk; what every walk needs happens here.)"""
         self.liquidity.partial = partial
         self.account = TradingAccountFactory(owner=self.owner, starting_cash=STARTING_CASH)
         for symbol, bid in zip(SYMBOLS, bids, strict=True):
+            self.quote(symbol, bid=bid * STEP, size=Decimal(1000))
+            services.place_order(
+                account=self.account,
+                request=services.OrderRequest(
+                    symbol=symbol, side=Side.BUY, order_type=OrderType.MARKET, quantity=held
+                ),
+            )
             self.quote(symbol, bid=bid * STEP, size=size)
+        # the opening buys filled against an unlimited quote, before this walk's displayed size
+        self.seen_fills.update(Fill.objects.filter(account=self.account).values_list("pk", flat=True))
+        for order in orders:
+            self.place(**order)
 
     def teardown(self) -> None:
         # later walks evaluate the same symbols: leave nothing of this account resting
@@ -177,16 +217,7 @@ class OrderLifecycle(RuleBasedStateMachine):
 
     # --- placing --------------------------------------------------------------------------------------
 
-    @rule(
-        symbol=st.sampled_from(SYMBOLS),
-        side=st.sampled_from(list(Side)),
-        order_type=st.sampled_from([OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT]),
-        time_in_force=st.sampled_from(list(TimeInForce)),
-        quantity=st.sampled_from(QUANTITIES),
-        away=st.integers(-2, 6),
-        limit_beyond_stop=st.integers(-1, 2),
-        with_client_order_id=st.booleans(),
-    )
+    @rule(**ORDER)
     def place(
         self,
         symbol: str,
@@ -199,8 +230,8 @@ class OrderLifecycle(RuleBasedStateMachine):
         with_client_order_id: bool,
     ) -> None:
         market = self.markets[symbol]
-        # ``away`` ticks of STEP away from the market in the order's unfavourable direction (negative:
-        # marketable); a buy limit below the bid, a buy stop above the ask, mirrored for a sell
+        # ``away`` steps from the market in the order's unfavourable direction (negative: marketable):
+        # a buy limit below the bid, a buy stop above it, mirrored for a sell
         direction = 1 if side == Side.BUY else -1
         limit_price = stop_price = None
         if order_type == OrderType.LIMIT:
