@@ -21,8 +21,7 @@ from typing import Any
 import hypothesis
 import pytest
 from django.db import connections, transaction
-from hypothesis import HealthCheck, Phase
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
