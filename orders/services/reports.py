@@ -10,7 +10,7 @@ venue's fills. A fill is unique per (order, venue sequence): a redelivered repor
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from orders import matching
 from orders.models import Fill as FillRow, Order
@@ -19,6 +19,8 @@ from orders.services.unit_of_work import unit_of_work
 from orders.states import Side
 from orders.venues.base import ReportedFill, ReportedStatus
 from tradeapp.core.errors import Conflict, NotFound
+
+_RESERVATION_STEP = Decimal("1E-10")  # the reserved_cash column's scale; rounding up never under-holds
 
 __all__ = ["ReportedFill", "ReportedStatus", "record_fill", "record_status"]
 
@@ -64,14 +66,24 @@ def record_fill(report: ReportedFill) -> bool:
             )
             for f in stored
         ]
+        before = to_working(row)
         try:
-            result = matching.apply_reported_fill(to_working(row), fill, previous)
+            result = matching.apply_reported_fill(before, fill, previous)
         except matching.FillExceedsQuantity as error:
             raise Conflict(
                 "overfill", "The reported fill exceeds the order's quantity.", "quantity"
             ) from error
-        persist(work, row, result, quote=None, held=row.reserved_cash)
+        persist(work, row, result, quote=None, held=_still_held(row.reserved_cash, before, result.order))
     return True
+
+
+def _still_held(reserved: Decimal, before: matching.WorkingOrder, after: matching.WorkingOrder) -> Decimal:
+    """The reservation for what is left to fill: a venue's fill pays for its part from cash, so the
+    order keeps holding back only its unfilled quantity at the price it reserved at."""
+    if before.remaining_quantity <= 0:
+        return reserved
+    per_unit = reserved / before.remaining_quantity
+    return (per_unit * after.remaining_quantity).quantize(_RESERVATION_STEP, rounding=ROUND_CEILING)
 
 
 def _account_of(order_id: str) -> object:

@@ -171,3 +171,17 @@ def test_a_replaced_order_ends_through_the_state_machine(account, btc, quote):
     assert (old.status, old.reason_code, old.reserved_cash) == ("replaced", "replaced", 0)
     assert (event.kind, event.status, event.reason_code) == ("replace", "replaced", "replaced")
     assert (new.replaces_id, new.status, statuses_of(new)) == (old.pk, "accepted", ["new", "accepted"])
+
+
+def test_a_partial_venue_fill_releases_the_filled_part_of_the_reservation(live_account, btc, quote, broker):
+    quote("BTC/USD", bid="100.00", ask="100.10")
+    order = place(live_account, order_type="limit", quantity="2", limit_price="95.00")
+    services.record_status(services.ReportedStatus(order_id=str(order.pk), status=OrderStatus.ACCEPTED))
+
+    services.record_fill(
+        services.ReportedFill(str(order.pk), 1, Decimal(1), Decimal("95.00"), Decimal(0), clock.now())
+    )
+
+    order.refresh_from_db()
+    # the cash paid for the filled unit left the account; only the unfilled unit is still held back
+    assert (order.status, order.reserved_cash) == ("partially_filled", Decimal(95))
