@@ -94,7 +94,7 @@
     var base =
       "/api/v1/bars?" +
       new URLSearchParams({
-        symbol: symbol.replace(/\//g, "-"),
+        symbol: tradeapp.api.urlSymbol(symbol),
         timeframe: run.timeframe,
         start: run.start,
         end: run.end,

@@ -205,7 +205,7 @@
       })
       .filter(Boolean);
     var present = symbols.some(function (existing) {
-      return existing.toUpperCase().replace(/-/g, "/") === symbol.toUpperCase();
+      return window.tradeapp.api.symbolFromAlias(existing) === symbol.toUpperCase();
     });
     if (!present) symbols.push(symbol);
     field.value = symbols.join(", ");
@@ -232,7 +232,7 @@
         },
         onEnter: function (text, results) {
           if (!text) return true;
-          var wanted = text.toUpperCase().replace(/-/g, "/");
+          var wanted = tradeapp.api.symbolFromAlias(text);
           var exact = results.filter(function (instrument) {
             return instrument.symbol.toUpperCase() === wanted;
           })[0];

@@ -73,8 +73,13 @@
       return request("GET", url);
     },
     send: request,
+    // the alias rule of marketdata/symbols.py: "/" is written "-" in URLs and stream names
     urlSymbol: function (symbol) {
       return String(symbol).replace(/\//g, "-");
+    },
+    // what a typed or URL spelling stands for: "btc-usd" -> "BTC/USD"
+    symbolFromAlias: function (text) {
+      return String(text).toUpperCase().replace(/-/g, "/");
     },
   };
 
