@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,7 @@ import psutil
 import pytest
 
 from tradeapp.embedded import free_port
+from tradeapp.testing.wait import wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow]
@@ -30,19 +30,19 @@ def get_json(url: str) -> tuple[int, dict]:
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
+    last: list[object] = [None]
+
+    def ready() -> dict | None:
         assert process.poll() is None, f"launcher exited early with {process.returncode}"
         try:
             status, body = get_json(url)
-            if status == 200:
-                return body
-            last = body
         except (OSError, ValueError) as error:
-            last = error
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not ready in {timeout}s: {last}")
+            last[0] = error
+            return None
+        last[0] = body
+        return body if status == 200 else None
+
+    return wait_until(ready, timeout=timeout, interval=0.2, message=lambda: f"{url} not ready: {last[0]}")
 
 
 def start_launcher(env: dict[str, str], port: int, *extra: str, log: Path) -> subprocess.Popen:
