@@ -108,10 +108,11 @@ def test_embedded_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
     assert not psutil.pid_exists(redis_pid) or not alive(psutil.Process(redis_pid))
     assert not (var_dir / "run" / "embedded.env").exists()
 
-    # a second run reuses the data: no second demo user, nothing re-initialised
+    # a second run reuses the data: no second demo user, nothing re-initialised (web alone shows it;
+    # a feed would only load history in the background meanwhile)
     port = free_port()
     log2 = tmp_path / "launcher2.log"
-    again = start_launcher(platform_env(var_dir), port, "--no-worker", "--no-beat", log=log2)
+    again = start_launcher(platform_env(var_dir), port, "--no-worker", "--no-beat", "--no-feed", log=log2)
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz", again)
         stop_and_collect(again)
