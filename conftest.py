@@ -23,6 +23,7 @@ def is_unit_test(item: pytest.Item) -> bool:
     return not any(item.get_closest_marker(name) for name in NOT_UNIT_MARKERS)
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the unit tests by rule rather than by hand, so a new test lands in the right lane."""
     for item in items:
