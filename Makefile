@@ -12,7 +12,7 @@ BENCH_ARGS ?=
 help:
 	@echo "make run            set up (venv, pip, npm), start embedded PostgreSQL+Redis, web, worker, beat"
 	@echo "make test           the whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set)"
-	@echo "make test-fast      the unit tests (no database) on 2 xdist workers: about 50 s on 2 vCPUs"
+	@echo "make test-fast      the unit tests (no database) on 2 xdist workers: about 30 s on 2 vCPUs"
 	@echo "make test-external  the suite against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
 	@echo "make lint           ruff + mypy + import contracts (lint-imports) + makemigrations --check"
 	@echo "make bench          market-data benchmarks (backfill, range reads, feed latency): docs/benchmarks.md"
