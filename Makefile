@@ -7,11 +7,12 @@ LAUNCH := $(PY) -m tradeapp.launcher
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run setup test test-external lint format migrations bench clean-var help
+.PHONY: run setup test test-fast test-external lint format migrations bench clean-var help
 
 help:
 	@echo "make run            set up (venv, pip, npm), start embedded PostgreSQL+Redis, web, worker, beat"
 	@echo "make test           the whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set)"
+	@echo "make test-fast      the unit tests (no database) on 2 xdist workers: about 30 s on 2 vCPUs"
 	@echo "make test-external  the suite against DATABASE_URL/REDIS_URL/CELERY_BROKER_URL from the env"
 	@echo "make lint           ruff + mypy + import contracts (lint-imports) + makemigrations --check"
 	@echo "make bench          market-data benchmarks (backfill, range reads, feed latency): docs/benchmarks.md"
@@ -33,6 +34,12 @@ run: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The quick lane while working: the tests that need no database and are not slow, browser or services
+# (conftest.py marks them `unit`), on two xdist workers, each with its own Redis database
+# (tradeapp/testing/embedded_services.py). `make test` stays the whole suite.
+test-fast: setup
+	$(PY) -m pytest -m unit -n 2 $(PYTEST_ARGS)
 
 # The whole suite again, against externally provided services (CI: the machine's PostgreSQL, Redis
 # and RabbitMQ). Tests marked `services` are the ones that exercise the servers beyond plain SQL.

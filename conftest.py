@@ -9,6 +9,27 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup"}
+NOT_UNIT_MARKERS = ("slow", "browser", "services")
+
+
+def is_unit_test(item: pytest.Item) -> bool:
+    """A test that needs no database: no ``django_db`` mark, no database fixture anywhere among its
+    fixtures, and none of the slow/browser/services markers (a test that starts processes is ``slow``)."""
+    if item.get_closest_marker("django_db") is not None:
+        return False
+    if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return False
+    return not any(item.get_closest_marker(name) for name in NOT_UNIT_MARKERS)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the unit tests by rule rather than by hand, so a new test lands in the right lane."""
+    for item in items:
+        if is_unit_test(item):
+            item.add_marker(pytest.mark.unit)
+
 
 @pytest.fixture
 def user(db):

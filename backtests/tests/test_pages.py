@@ -85,7 +85,13 @@ def text_of(html: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "path", ["/backtests/", "/backtests/new/", f"/backtests/{uuid.uuid4()}/", "/backtests/compare/?a=1&b=2"]
+    "path",
+    [
+        "/backtests/",
+        "/backtests/new/",
+        "/backtests/00000000-0000-4000-8000-000000000001/",
+        "/backtests/compare/?a=1&b=2",
+    ],
 )
 def test_pages_need_login(client, path):
     response = client.get(path)

@@ -4,7 +4,6 @@ leaves the run ``failed``, never stuck ``running``."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -14,16 +13,15 @@ from backtests.models import Backtest
 from backtests.services import running
 from backtests.tests import factories
 from backtests.tests.strategies import EXPLODING
+from tradeapp.testing.wait import wait_until
 
 
 def wait_for_finish(backtest_id: str, seconds: float = 30) -> Backtest:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def finished() -> Backtest | None:
         row = Backtest.objects.get(pk=backtest_id)
-        if row.is_finished:
-            return row
-        time.sleep(0.1)
-    raise AssertionError(f"backtest {backtest_id} still {row.status} after {seconds} s")
+        return row if row.is_finished else None
+
+    return wait_until(finished, timeout=seconds, message=f"backtest {backtest_id} finished")
 
 
 @pytest.mark.services

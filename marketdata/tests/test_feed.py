@@ -32,6 +32,7 @@ from marketdata.quotes import QUOTE_KEY, latest_quote, quote_payload
 from marketdata.selectors import bars_page
 from marketdata.streams import quote_stream
 from tradeapp.core.realtime import redis_client
+from tradeapp.testing.wait import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -259,8 +260,9 @@ def test_the_bar_closed_task_runs_durable_handlers_once_per_bar(clean_redis):
 
 
 @pytest.mark.slow
-def test_the_feed_command_exits_cleanly_on_sigterm(tmp_path):
+def test_the_feed_command_exits_cleanly_on_sigterm(tmp_path, clean_redis):
     ingest.ensure_instruments(SimulatorProvider(), ["BTC/USD"])
+    redis_client().delete(QUOTE_KEY.format(symbol="BTC/USD"))
     db = connection.settings_dict
     credentials = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
     database_url = f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
@@ -275,11 +277,12 @@ def test_the_feed_command_exits_cleanly_on_sigterm(tmp_path):
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
-            while "streaming" not in log.read_text() and time.monotonic() < deadline:
+
+            def streaming() -> bool:
                 assert process.poll() is None, log.read_text()
-                time.sleep(0.1)
-            time.sleep(1.0)
+                return latest_quote("BTC/USD") is not None  # its first quote is in Redis
+
+            wait_until(streaming, timeout=60, message=log.read_text)
             process.send_signal(signal.SIGTERM)
             stopped = time.monotonic()
             code = process.wait(timeout=10)

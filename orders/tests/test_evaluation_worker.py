@@ -1,13 +1,12 @@
 """A new quote reaches resting orders through the real path: the feed's quote hook enqueues
 orders.evaluate_symbol on the broker, a real Celery worker fills the order."""
 
-import time
-
 import pytest
 
 from marketdata.hooks import dispatch_quotes
 from marketdata.quotes import store_quotes
 from orders.tests.factories import place, quote_at
+from tradeapp.testing.wait import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -22,10 +21,9 @@ def test_a_quote_through_the_hook_fills_a_resting_limit_on_a_worker(
     store_quotes([crossing])
     dispatch_quotes([crossing])
 
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def filled() -> bool:
         order.refresh_from_db()
-        if order.status == "filled":
-            break
-        time.sleep(0.1)
+        return order.status == "filled"
+
+    wait_until(filled, message=lambda: f"order still {order.status}")
     assert (order.status, str(order.average_fill_price.normalize())) == ("filled", "98.9")

@@ -22,6 +22,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # a whole Django process
 def test_check_deploy_has_no_warnings_in_production():
     result = run_manage(
         "check",
