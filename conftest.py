@@ -128,6 +128,9 @@ def celery_worker_thread(settings):
     from tradeapp.celery import app
 
     app.conf.task_always_eager = False
+    # start from an empty broker: tasks that earlier tests enqueued after their commits (snapshot
+    # requests, evaluations) stay queued on a shared RabbitMQ and would come first, with their rows gone
+    app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         # the thread is up before its remote-control consumer is (slower over AMQP): wait for a ping
         deadline = time.monotonic() + 20
