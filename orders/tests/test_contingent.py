@@ -24,7 +24,8 @@ from orders.contingent import (
     oto,
 )
 from orders.matching import ExecutionConfig, WorkingOrder, on_market_event, on_submit
-from orders.states import IllegalTransition, OrderClass, OrderStatus, OrderType, Reason, Side, TimeInForce
+from orders.states import IllegalTransition, OrderClass, OrderStatus, OrderType, Reason, Side
+from orders.tests.working import working_order
 
 D = Decimal
 S = OrderStatus
@@ -32,17 +33,9 @@ T0 = datetime(2025, 11, 26, 14, 30, tzinfo=UTC)
 
 
 def make_order(order_id: str, **changes: object) -> WorkingOrder:
-    base = WorkingOrder(
-        order_id=order_id,
-        symbol="AAPL",
-        side=Side.BUY,
-        order_type=OrderType.LIMIT,
-        quantity=D("100"),
-        time_in_force=TimeInForce.GTC,
-        status=S.ACCEPTED,
-        limit_price=D("100.00"),
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    """A resting limit buy of 100 at 100.00 named ``order_id`` unless changed."""
+    defaults: dict[str, object] = {"order_type": OrderType.LIMIT, "limit_price": D("100.00")}
+    return working_order(order_id=order_id, **(defaults | changes))
 
 
 def filled(order: WorkingOrder, quantity: str) -> WorkingOrder:

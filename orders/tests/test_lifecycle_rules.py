@@ -31,6 +31,7 @@ from orders.states import (
     TimeInForce,
     replay,
 )
+from orders.tests.working import working_order
 
 D = Decimal
 S = OrderStatus
@@ -38,17 +39,13 @@ T0 = datetime(2025, 11, 26, 14, 30, tzinfo=UTC)
 
 
 def make_order(**changes: object) -> WorkingOrder:
-    base = WorkingOrder(
-        order_id="o-1",
-        symbol="AAPL",
-        side=Side.BUY,
-        order_type=OrderType.LIMIT,
-        quantity=D("10"),
-        time_in_force=TimeInForce.GTC,
-        status=S.ACCEPTED,
-        limit_price=D("100.00"),
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    """A resting limit buy of 10 at 100.00 unless changed."""
+    defaults: dict[str, object] = {
+        "order_type": OrderType.LIMIT,
+        "quantity": D("10"),
+        "limit_price": D("100.00"),
+    }
+    return working_order(**(defaults | changes))
 
 
 def make_fill(sequence: int, quantity: str, price: str) -> Fill:

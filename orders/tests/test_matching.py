@@ -26,6 +26,7 @@ from orders.matching import (
     validate_order,
 )
 from orders.states import OrderStatus, OrderType, Reason, Side, TimeInForce, replay
+from orders.tests.working import working_order
 
 D = Decimal
 S = OrderStatus
@@ -36,17 +37,7 @@ PLAIN = ExecutionConfig()
 PARTIAL = ExecutionConfig(partial_fills=True)
 
 
-def make_order(**changes: object) -> WorkingOrder:
-    base = WorkingOrder(
-        order_id="o-1",
-        symbol="AAPL",
-        side=Side.BUY,
-        order_type=OrderType.MARKET,
-        quantity=D("100"),
-        time_in_force=TimeInForce.GTC,
-        status=S.ACCEPTED,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+make_order = working_order
 
 
 def make_quote(
